@@ -1,0 +1,344 @@
+"""Plans a flow run as dask-style task graphs and hands them to the executor.
+
+The whole run is planned up front as one graph whenever it can be. Only a
+task mapped over a value nobody has computed yet (a parameter, a task result,
+a flattened list) needs that value to know how many children it has: the
+runner then executes what it has planned so far (a "wave"), reads the value
+and goes on planning. A flow with no such mapping runs in one wave, so the
+executor sees the whole graph and can run everything that is ready in parallel.
+
+Keys are ``"<run prefix>/<task slug>"`` for a task and ``(that, i)`` for
+child ``i`` of a mapped task; node values are ``(run_task, spec, *upstream)``
+where each upstream argument is a key, a finished :class:`TaskRun`, or a list
+of those (a mapped task's children, passed whole to a reducer).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import uuid
+from typing import Any, Iterable
+
+import cloudpickle
+
+from ..exceptions import NotPicklableError, ParameterError
+from .events import RunListener
+from .logging import LogEntry, flow_logger, print_entry
+from .state import Cancelled, Failed, Mapped, Running, State, Success
+from .task_runner import LIST, WHOLE, TaskRun, TaskRunSpec, run_task, value_run
+
+
+class _MappedRef:
+    """Where a mapped task's children are: their keys, in map index order."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: list):
+        self.keys = keys
+
+
+class FlowRunner:
+    """Runs a :class:`~jupyter_flows.Flow` once; ``flow.run()`` is the usual way in."""
+
+    def __init__(self, flow, executor=None, listeners: Iterable[RunListener] | None = None):
+        from ..executors import LocalExecutor
+
+        self.flow = flow
+        self.executor = executor or LocalExecutor()
+        self.listeners = list(listeners or ())
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def run(self, parameters: dict | None = None, flow_run_id: str | None = None) -> State:
+        flow = self.flow
+        flow.validate()
+        values = check_parameters(flow, parameters or {})
+        if self.executor.needs_pickling:
+            check_picklable(flow, self.executor)
+        self.flow_run_id = flow_run_id or str(uuid.uuid4())
+        self._prefix = self.flow_run_id[:8]
+        self._log = flow_logger(flow.name)
+        self._flow_context = {
+            "flow_name": flow.name,
+            "flow_run_id": self.flow_run_id,
+            "parameters": values,
+            "today": datetime.date.today().isoformat(),
+        }
+        self._refs: dict = {}
+        self._done: dict = {}
+        self._pending: dict = {}
+        self._upstream = flow.upstream_edges()
+        self._names = {slug: task.name for task, slug in flow.slugs.items()}
+        for listener in self.listeners:
+            listener.flow_run_started(flow, self.flow_run_id, values)
+        self._flow_log(logging.INFO, f"Beginning flow run {self.flow_run_id[:8]} for {flow.name!r}")
+        try:
+            with self.executor.start():
+                for task in flow.sorted_tasks():
+                    self._plan(task)
+                self._flush()
+            state = self._final_state()
+        except KeyboardInterrupt:
+            state = Cancelled("Flow run was interrupted by the user", result=self._task_states())
+            self._finish(state)
+            raise
+        self._finish(state)
+        return state
+
+    # -- planning -------------------------------------------------------------------------------
+
+    def _arg(self, key):
+        """A finished run if the key ran in an earlier wave, else the key itself."""
+        return self._done.get(key, key)
+
+    def _upstream_arg(self, task):
+        """The argument and slot kind through which ``task``'s output reaches a downstream task."""
+        ref = self._refs[task]
+        if type(ref) is _MappedRef:
+            return [self._arg(k) for k in ref.keys], LIST
+        return self._arg(ref), WHOLE
+
+    def _plan(self, task) -> None:
+        edges = self._upstream[task]
+        if any(e.mapped for e in edges):
+            self._plan_mapped(task, edges)
+            return
+        slots, args = [], []
+        for e in edges:
+            if e.flattened:
+                arg, kind = self._flattened(e.upstream_task), WHOLE
+            else:
+                arg, kind = self._upstream_arg(e.upstream_task)
+            slots.append((e.key, kind))
+            args.append(arg)
+        key = f"{self._prefix}/{self.flow.slugs[task]}"
+        spec = TaskRunSpec(task, self.flow.slugs[task], None, tuple(slots),
+                           self.flow.constants.get(task), self._flow_context)
+        self._pending[key] = (run_task, spec, *args)
+        self._refs[task] = key
+
+    def _plan_mapped(self, task, edges) -> None:
+        slug = self.flow.slugs[task]
+        per_edge: list[tuple] = []  # (edge, kind, shared arg or per-child list)
+        lengths: dict[str, int] = {}
+        for e in edges:
+            upstream = e.upstream_task
+            if not e.mapped:
+                arg, kind = (self._flattened(upstream), WHOLE) if e.flattened else self._upstream_arg(upstream)
+                per_edge.append((e, kind, arg, False))
+                continue
+            ref = self._refs[upstream]
+            if type(ref) is _MappedRef and not e.flattened:
+                children = [self._arg(k) for k in ref.keys]
+            else:
+                source = self._finished(upstream)
+                if not all(run.state.is_successful() for run in _as_list(source)):
+                    # Not mappable: run once, so that the trigger decides (TriggerFailed / Skipped).
+                    per_edge.append((e, LIST if isinstance(source, list) else WHOLE, source, False))
+                    lengths = None
+                    continue
+                try:
+                    elements = _elements(source, e.flattened)
+                except TypeError as exc:
+                    self._resolve(task, slug, Failed(f"Cannot map {task.name!r} over {upstream.name!r}: {exc}"))
+                    return
+                anchor = source[0] if isinstance(source, list) and source else source
+                children = [value_run(v, anchor) for v in elements] if anchor else []
+            per_edge.append((e, WHOLE, children, True))
+            if lengths is not None:
+                lengths[e.key or upstream.name] = len(children)
+        if lengths is None:
+            self._plan_unmappable(task, slug, per_edge)
+            return
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{k}={n}" for k, n in lengths.items())
+            self._resolve(task, slug, Failed(
+                f"Cannot map {task.name!r} over arguments of different lengths ({shown}); "
+                "mapped arguments must all have the same length, or wrap constant ones in unmapped()"))
+            return
+        n = next(iter(lengths.values()), 0)
+        slots = tuple((e.key, kind) for e, kind, _, _ in per_edge)
+        constants = self.flow.constants.get(task)
+        name = f"{self._prefix}/{slug}"
+        keys = []
+        for i in range(n):
+            key = (name, i)
+            args = [arg[i] if per_child else arg for _, _, arg, per_child in per_edge]
+            self._pending[key] = (run_task, TaskRunSpec(task, slug, i, slots, constants, self._flow_context), *args)
+            keys.append(key)
+        self._refs[task] = _MappedRef(keys)
+        for listener in self.listeners:
+            listener.task_mapped(slug, task.name, n)
+
+    def _plan_unmappable(self, task, slug, per_edge) -> None:
+        slots, args = [], []
+        for e, kind, arg, per_child in per_edge:
+            if per_child:  # a mappable edge beside the failed one: its state still counts
+                slots.append((e.key, LIST))
+            else:
+                slots.append((e.key, kind))
+            args.append(arg)
+        key = f"{self._prefix}/{slug}"
+        spec = TaskRunSpec(task, slug, None, tuple(slots), self.flow.constants.get(task), self._flow_context)
+        self._pending[key] = (run_task, spec, *args)
+        self._refs[task] = key
+
+    def _finished(self, task):
+        """The finished run(s) of ``task``, running the planned graph first if needed."""
+        ref = self._refs[task]
+        keys = ref.keys if type(ref) is _MappedRef else [ref]
+        if any(k not in self._done for k in keys):
+            self._flush()
+        if type(ref) is _MappedRef:
+            return [self._done[k] for k in keys]
+        return self._done[ref]
+
+    def _flattened(self, task) -> TaskRun:
+        source = self._finished(task)
+        runs = _as_list(source)
+        failed = next((r for r in runs if not r.state.is_successful()), None)
+        if failed is not None:
+            return failed
+        anchor = runs[0] if runs else TaskRun(self.flow.slugs[task], task.name, None, Success(result=[]))
+        return value_run(_elements(source, True), anchor)
+
+    def _resolve(self, task, slug: str, state: State) -> None:
+        """Record an outcome decided while planning (no worker runs it)."""
+        key = f"{self._prefix}/{slug}"
+        now = time.time()
+        run = TaskRun(slug, task.name, None, state, now, now)
+        self._refs[task] = key
+        self._on_done(key, run)
+
+    # -- executing ------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        graph, self._pending = self._pending, {}
+        try:
+            self.executor.run_graph(graph, self._on_start, self._on_done)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # the executor itself broke (lost worker, cluster gone)
+            self._flow_log(logging.ERROR, f"Executor {type(self.executor).__name__} failed: {exc!r}")
+            for key, node in graph.items():
+                if key not in self._done:
+                    spec = node[1]
+                    self._on_done(key, TaskRun(spec.task_slug, spec.task.name, spec.map_index,
+                                               Failed(f"Executor failed: {type(exc).__name__}: {exc}")))
+
+    def _on_start(self, key) -> None:
+        if self.listeners:
+            slug, index = _split_key(key)
+            name = self._names.get(slug, slug)
+            for listener in self.listeners:
+                listener.task_run_started(slug, name, index)
+
+    def _on_done(self, key, run: TaskRun) -> None:
+        self._done[key] = run
+        for listener in self.listeners:
+            listener.task_run_finished(run)
+        if run.logs:
+            for entry in run.logs:
+                print_entry(entry, self.flow.name)
+                for listener in self.listeners:
+                    listener.log(entry)
+
+    # -- finishing -----------------------------------------------------------------------------
+
+    def _task_states(self) -> dict:
+        states = {}
+        for task, ref in self._refs.items():
+            if type(ref) is _MappedRef:
+                children = [self._done[k].state for k in ref.keys if k in self._done]
+                states[task] = Mapped(f"Mapped {len(ref.keys)} children", [s.result for s in children], children)
+            elif ref in self._done:
+                states[task] = self._done[ref].state
+        return states
+
+    def _final_state(self) -> State:
+        states = self._task_states()
+        reference: list[State] = []
+        for task in self.flow.reference_tasks():
+            state = states.get(task)
+            if state is None:
+                continue
+            reference.extend(state.map_states if isinstance(state, Mapped) else [state])
+        if any(s.is_failed() for s in reference):
+            return Failed("Some reference tasks failed.", result=states)
+        return Success("All reference tasks succeeded.", result=states)
+
+    def _finish(self, state: State) -> None:
+        level = logging.ERROR if state.is_failed() else logging.INFO
+        self._flow_log(level, f"Flow run {state.name.upper()}: {state.message}")
+        for listener in self.listeners:
+            listener.flow_run_finished(state)
+
+    def _flow_log(self, level: int, message: str) -> None:
+        self._log.log(level, message)
+        if self.listeners:
+            entry = LogEntry(level, time.time(), message)
+            for listener in self.listeners:
+                listener.log(entry)
+
+
+def check_parameters(flow, given: dict) -> dict:
+    """The run's parameter values: ``given`` checked against the flow's parameters, defaults filled in."""
+    declared = {p.name: p for p in flow.parameters()}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise ParameterError(
+            f"flow {flow.name!r} has no parameter named {', '.join(map(repr, unknown))}; its parameters are: {known}"
+        )
+    missing = sorted(name for name, p in declared.items() if p.required and name not in given)
+    if missing:
+        raise ParameterError(f"flow {flow.name!r} needs a value for required parameter(s): {', '.join(missing)}")
+    return {name: given.get(name, p.default) for name, p in declared.items()}
+
+
+def check_picklable(flow, executor) -> None:
+    """Fail early, naming the task, when a task cannot be sent to another process."""
+    for task in flow.sorted_tasks():
+        try:
+            cloudpickle.dumps(task)
+        except Exception as exc:
+            raise NotPicklableError(
+                f"task {task.name!r} cannot be pickled, which {executor!r} needs to send it to "
+                f"another process: {type(exc).__name__}: {exc}. Use LocalExecutor or "
+                "LocalDaskExecutor(scheduler='threads'), or keep unpicklable objects "
+                "(open files, locks, connections) out of the task and create them inside run()."
+            ) from exc
+
+
+def _as_list(source) -> list:
+    return source if isinstance(source, list) else [source]
+
+
+def _elements(source, flattened: bool) -> list:
+    """The values a mapped edge iterates over, from finished upstream run(s)."""
+    if isinstance(source, list):
+        values = [r.state.result for r in source]
+        if not flattened:
+            return values
+    else:
+        values = source.state.result
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{type(values).__name__} value {values!r:.60} is not a list to map over")
+    if flattened:
+        flat: list = []
+        for inner in values:
+            if isinstance(inner, (str, bytes, dict)) or not hasattr(inner, "__iter__"):
+                raise TypeError(f"flatten() needs a list of lists; found element {inner!r:.60}")
+            flat.extend(inner)
+        return flat
+    return list(values)
+
+
+def _split_key(key) -> tuple[str, Any]:
+    if type(key) is tuple:
+        return key[0].split("/", 1)[1], key[1]
+    return key.split("/", 1)[1], None

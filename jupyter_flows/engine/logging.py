@@ -1,0 +1,214 @@
+"""Logging for flow runs: the task logger, the per-task capture, the console.
+
+A task's log records are captured into its task run (not printed from the
+worker), travel back with its result, and are then emitted once, in the
+process that runs the flow, to the console and to every run listener (the
+backend, the live widget). One path serves serial, threaded, process and
+distributed executors alike, and a worker process never needs a console.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+from .. import config
+
+TASK_LOGGER_NAME = "jupyter_flows.task"
+RUN_LOGGER_NAME = "jupyter_flows.flow_run"
+
+_capture = threading.local()
+
+
+class LogEntry:
+    """One log line of a flow run, as recorded by the backend and shown by widgets."""
+
+    __slots__ = ("level", "timestamp", "message", "task_name", "task_slug", "map_index")
+
+    def __init__(self, level: int, timestamp: float, message: str, task_name: str | None = None,
+                 task_slug: str | None = None, map_index: int | None = None):
+        self.level = level
+        self.timestamp = timestamp
+        self.message = message
+        self.task_name = task_name
+        self.task_slug = task_slug
+        self.map_index = map_index
+
+    @property
+    def level_name(self) -> str:
+        return logging.getLevelName(self.level)
+
+    def to_dict(self) -> dict:
+        return {
+            "level": self.level_name,
+            "timestamp": self.timestamp,
+            "message": self.message,
+            "task_name": self.task_name,
+            "task_slug": self.task_slug,
+            "map_index": self.map_index,
+        }
+
+    def __repr__(self) -> str:
+        return f"<LogEntry {self.level_name} {self.task_name}: {self.message!r}>"
+
+
+class _StdoutStream(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time, so Jupyter's redirected streams work."""
+
+    def __init__(self):
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+class _CaptureHandler(logging.Handler):
+    """Appends task log records to the running task's buffer; prints them when no task runs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entries = getattr(_capture, "entries", None)
+        if entries is None:
+            logging.getLogger(RUN_LOGGER_NAME).handle(record)
+            return
+        entries.append(
+            LogEntry(
+                record.levelno,
+                record.created,
+                record.getMessage() if not record.exc_info else self.format(record),
+                getattr(record, "task_name", None),
+                getattr(record, "task_slug", None),
+                getattr(record, "map_index", None),
+            )
+        )
+
+
+def _configure() -> None:
+    run_logger = logging.getLogger(RUN_LOGGER_NAME)
+    if not run_logger.handlers:
+        console = _StdoutStream()
+        console.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s - %(prefix)s%(message)s"))
+        console.addFilter(_add_prefix)
+        run_logger.addHandler(console)
+        run_logger.setLevel(config.log_level())
+        run_logger.propagate = False
+    task_logger = logging.getLogger(TASK_LOGGER_NAME)
+    if not any(isinstance(h, _CaptureHandler) for h in task_logger.handlers):
+        task_logger.addHandler(_CaptureHandler())
+        task_logger.setLevel(logging.DEBUG)
+        task_logger.propagate = False
+
+
+def _add_prefix(record: logging.LogRecord) -> bool:
+    task_name = getattr(record, "task_name", None)
+    flow_name = getattr(record, "flow_name", None)
+    if task_name is not None:
+        map_index = getattr(record, "map_index", None)
+        suffix = f"[{map_index}]" if map_index is not None else ""
+        record.prefix = f"{task_name}{suffix} | "
+    elif flow_name:
+        record.prefix = f"{flow_name} | "
+    else:
+        record.prefix = ""
+    return True
+
+
+_configure()
+
+
+class TaskLogger(logging.LoggerAdapter):
+    """The logger ``context.get("logger")`` returns: records carry flow, task, map index and run id."""
+
+    def process(self, msg: Any, kwargs: dict) -> tuple[Any, dict]:
+        kwargs["extra"] = {**self.extra, **kwargs.get("extra", {})}
+        return msg, kwargs
+
+
+def get_task_logger(ctx: dict) -> TaskLogger:
+    return TaskLogger(
+        logging.getLogger(TASK_LOGGER_NAME),
+        {
+            "flow_name": ctx.get("flow_name"),
+            "flow_run_id": ctx.get("flow_run_id"),
+            "task_name": ctx.get("task_name"),
+            "task_slug": ctx.get("task_slug"),
+            "map_index": ctx.get("map_index"),
+        },
+    )
+
+
+def start_capture() -> list:
+    """Begin capturing this thread's task log records; returns the list they go into."""
+    entries: list = []
+    _capture.entries = entries
+    return entries
+
+
+def stop_capture() -> None:
+    _capture.entries = None
+
+
+def capture_entry(level: int, message: str, task_name=None, task_slug=None, map_index=None) -> None:
+    """Record a line without building a LogRecord (the task runner's own messages)."""
+    entries = getattr(_capture, "entries", None)
+    if entries is not None:
+        entries.append(LogEntry(level, time.time(), message, task_name, task_slug, map_index))
+
+
+def print_entry(entry: LogEntry, flow_name: str | None = None) -> None:
+    """Show a captured entry on the console of the process that runs the flow."""
+    logger = logging.getLogger(RUN_LOGGER_NAME)
+    if not logger.isEnabledFor(entry.level):
+        return
+    record = logger.makeRecord(
+        RUN_LOGGER_NAME, entry.level, "", 0, entry.message, None, None,
+        extra={"task_name": entry.task_name, "map_index": entry.map_index, "flow_name": flow_name},
+    )
+    record.created = entry.timestamp
+    record.msecs = (entry.timestamp % 1) * 1000
+    logger.handle(record)
+
+
+def flow_logger(flow_name: str) -> logging.LoggerAdapter:
+    """Logger for the flow runner's own lines (start, end, final state)."""
+    return logging.LoggerAdapter(logging.getLogger(RUN_LOGGER_NAME), {"flow_name": flow_name})
+
+
+class StdoutRouter:
+    """Stand-in for ``sys.stdout`` that sends a task's prints to its log when ``log_stdout=True``.
+
+    Installed once and left in place: threads that are not capturing write to
+    the stream that was there before.
+    """
+
+    def __init__(self, wrapped):
+        self._wrapped = wrapped
+
+    def write(self, text: str) -> int:
+        buffer = getattr(_capture, "stdout", None)
+        if buffer is None:
+            return self._wrapped.write(text)
+        buffer.append(text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+def begin_stdout_capture() -> None:
+    if not isinstance(sys.stdout, StdoutRouter):
+        sys.stdout = StdoutRouter(sys.stdout)
+    _capture.stdout = []
+
+
+def end_stdout_capture() -> str:
+    text = "".join(getattr(_capture, "stdout", None) or [])
+    _capture.stdout = None
+    return text

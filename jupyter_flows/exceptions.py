@@ -1,0 +1,45 @@
+"""Every error jupyter-flows raises on purpose, in one place.
+
+Messages name the bad value and what would have been accepted, so that a user
+reading one line in a notebook knows what to change.
+"""
+
+
+class JupyterFlowsError(Exception):
+    """Base class: catch this to catch anything jupyter-flows raises on purpose."""
+
+
+class FlowDefinitionError(JupyterFlowsError, ValueError):
+    """The flow's graph is not valid: a cycle, a duplicate parameter, a task outside a flow."""
+
+
+class ParameterError(JupyterFlowsError, ValueError):
+    """A parameter value is unknown, missing or of the wrong type."""
+
+
+class NotPicklableError(JupyterFlowsError, TypeError):
+    """A task or flow must cross a process boundary but cloudpickle cannot serialise it."""
+
+
+class ExecutorError(JupyterFlowsError, ValueError):
+    """An executor was configured with values it cannot use."""
+
+
+class ConfigurationError(JupyterFlowsError, ValueError):
+    """A setting (environment variable, run config, label) has an invalid value."""
+
+
+class BackendError(JupyterFlowsError):
+    """The backend cannot be reached, or refused a write."""
+
+
+class NotFoundError(JupyterFlowsError, LookupError):
+    """A project, flow or flow run that was asked for does not exist."""
+
+
+class StorageError(JupyterFlowsError):
+    """A flow cannot be stored to, or loaded from, its storage."""
+
+
+class NotebookError(JupyterFlowsError, ValueError):
+    """A notebook is missing, unreadable, of an unsupported version or failed to run."""

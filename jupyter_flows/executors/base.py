@@ -1,0 +1,54 @@
+"""The executor interface the flow runner drives."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from ..exceptions import ExecutorError
+
+
+class Executor:
+    """Runs a graph of task runs.
+
+    The graph is a dask-style dict ``{key: (function, spec, *args)}`` in an
+    order where every node comes after the nodes it reads; an argument is a
+    key of the graph, a finished value, or a list of those. ``run_graph``
+    calls ``on_done(key, result)`` once per node, from the calling thread.
+    """
+
+    #: True when tasks cross a process boundary, so they must pickle.
+    needs_pickling = False
+
+    @contextlib.contextmanager
+    def start(self) -> Iterator[None]:
+        """Hold resources (a pool, a cluster) for the duration of one flow run."""
+        yield
+
+    def run_graph(self, graph: dict, on_start: Callable, on_done: Callable) -> None:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        """JSON form stored by the backend with a registered flow."""
+        return {"type": type(self).__name__}
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "type" and v is not None)
+        return f"{type(self).__name__}({options})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.to_dict() == other.to_dict()
+
+
+def executor_from_dict(data: dict | None) -> Executor:
+    """Rebuild an executor from :meth:`Executor.to_dict` (``None`` gives ``LocalExecutor``)."""
+    from . import DaskExecutor, LocalDaskExecutor, LocalExecutor
+
+    kinds = {cls.__name__: cls for cls in (LocalExecutor, LocalDaskExecutor, DaskExecutor)}
+    if not data:
+        return LocalExecutor()
+    options = dict(data)
+    kind = options.pop("type", None)
+    if kind not in kinds:
+        raise ExecutorError(f"unknown executor type {kind!r}; known: {', '.join(kinds)}")
+    return kinds[kind](**options)

@@ -1,0 +1,7 @@
+"""Run configurations: where and how an agent executes a flow run."""
+
+from .base import RunConfig, run_config_from_dict, validate_env
+from .local import LocalRun
+from .universal import UniversalRun
+
+__all__ = ["LocalRun", "RunConfig", "UniversalRun", "run_config_from_dict", "validate_env"]
