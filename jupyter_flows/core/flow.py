@@ -40,12 +40,29 @@ class Flow:
         self._slug_counts: dict[str, int] = {}
         self.executor = executor
         self.run_config = run_config
-        self.storage = storage
+        self._storage = None
         self._reference_tasks: set[Task] = set(reference_tasks or ())
+        self.storage = storage
         for t in tasks or ():
             self.add_task(t)
         for e in edges or ():
             self.add_edge(e.upstream_task, e.downstream_task, key=e.key, mapped=e.mapped, flattened=e.flattened)
+
+    @property
+    def storage(self):
+        return self._storage
+
+    @storage.setter
+    def storage(self, storage) -> None:
+        """Set where the registered flow is kept.
+
+        A storage that *is* the flow's definition (a notebook) fills the flow
+        in through its ``attach(flow)`` method: its parameters and the task
+        that runs it.
+        """
+        self._storage = storage
+        if storage is not None and hasattr(storage, "attach"):
+            storage.attach(self)
 
     # -- the active flow ------------------------------------------------------------------------
 
@@ -200,7 +217,8 @@ class Flow:
             raise FlowDefinitionError(f"reference tasks not in the flow: {sorted(t.name for t in unknown)}")
 
     def copy(self) -> "Flow":
-        new = Flow(self.name, executor=self.executor, run_config=self.run_config, storage=self.storage)
+        new = Flow(self.name, executor=self.executor, run_config=self.run_config)
+        new._storage = self._storage
         new.tasks = set(self.tasks)
         new.edges = set(self.edges)
         new.constants = {t: dict(c) for t, c in self.constants.items()}
