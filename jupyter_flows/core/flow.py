@@ -157,7 +157,7 @@ class Flow:
 
     def upstream_edges(self) -> dict[Task, list[Edge]]:
         edges: dict[Task, list[Edge]] = {t: [] for t in self.tasks}
-        for e in self.edges:
+        for e in sorted(self.edges, key=_edge_order):
             edges[e.downstream_task].append(e)
         return edges
 
@@ -249,3 +249,8 @@ class Flow:
         values = {**(parameters or {}), **parameter_values}
         runner = FlowRunner(self, executor=executor or self.executor, listeners=listeners)
         return runner.run(parameters=values, flow_run_id=flow_run_id)
+
+
+def _edge_order(edge: Edge) -> tuple:
+    """Argument edges by name, then ordering-only edges by creation: runs are repeatable."""
+    return (edge.key is None, edge.key or "", edge.upstream_task._id)

@@ -26,7 +26,9 @@ class LocalDaskExecutor(Executor):
 
     def __init__(self, scheduler: str = "threads", num_workers: int | None = None):
         if scheduler not in SCHEDULERS:
-            raise ExecutorError(f"LocalDaskExecutor scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
+            raise ExecutorError(
+                f"unknown LocalDaskExecutor scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)}"
+            )
         if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 1):
             raise ExecutorError(f"num_workers must be a whole number >= 1 or None, got {num_workers!r}")
         self.scheduler = scheduler
