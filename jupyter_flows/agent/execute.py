@@ -1,0 +1,172 @@
+"""Run one registered flow run, by id, in this process.
+
+This is what an agent's subprocess does (``python -m jupyter_flows.agent.execute
+RUN_ID``) and what ``jupyter-flows run --execute`` does without an agent. The
+flow run and its flow are read from the backend; storage, run config and
+executor are rebuilt from their stored forms; the flow is loaded from its
+storage and run with a :class:`~jupyter_flows.backend.BackendRecorder`
+listening, while a background thread keeps the run's heartbeat fresh so that
+agents can tell a live run from a lost one.
+"""
+
+from __future__ import annotations
+
+import _thread
+import logging
+import os
+import signal
+import sys
+import threading
+
+from .. import config
+from ..exceptions import JupyterFlowsError
+
+log = logging.getLogger("jupyter_flows.agent")
+
+#: Flow run states after which nothing runs any more.
+FINAL_STATES = frozenset({"Success", "Failed", "Cancelled"})
+
+
+class Heartbeat:
+    """Calls ``backend.heartbeat(run_id)`` every ``interval`` seconds from a daemon thread.
+
+    With ``watch_cancel=True`` (only from the main thread) it also reads the
+    run's state, and interrupts the main thread when someone cancelled the
+    run, so that the flow runner stops and records ``Cancelled``.
+    """
+
+    def __init__(self, backend, flow_run_id: str, interval: float | None = None, watch_cancel: bool = False):
+        self.backend = backend
+        self.flow_run_id = flow_run_id
+        self.interval = config.heartbeat_interval() if interval is None else interval
+        self.watch_cancel = watch_cancel and threading.current_thread() is threading.main_thread()
+        self.cancelled = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{flow_run_id[:8]}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 1)
+
+    def _beat(self) -> None:
+        while True:
+            try:
+                self.backend.heartbeat(self.flow_run_id)
+                if self.watch_cancel and not self.cancelled:
+                    if self.backend.get_flow_run(self.flow_run_id)["state"] == "Cancelled":
+                        self.cancelled = True
+                        _thread.interrupt_main()
+            except Exception as exc:  # a busy or unreachable backend must not kill the run
+                log.warning("heartbeat of flow run %s failed: %s", self.flow_run_id, exc)
+            if self._stop.wait(self.interval):
+                return
+
+
+def load_flow(flow_record: dict):
+    """The :class:`~jupyter_flows.Flow` of a registered flow, loaded from its storage."""
+    from ..storage.base import storage_from_dict
+
+    storage = storage_from_dict(flow_record["storage"])
+    return storage, storage.get_flow(flow_record["location"])
+
+
+def execute_flow_run(flow_run_id: str, backend=None) -> str:
+    """Run the flow run ``flow_run_id`` here and return the name of its final state.
+
+    Every outcome is recorded in the backend: a flow that cannot be loaded (its
+    file was deleted, its module is not importable) or a run that cannot start
+    (a parameter the flow no longer declares) ends ``Failed`` with a message
+    saying what was wrong; Ctrl-C (or the run being cancelled) ends it
+    ``Cancelled``. A run that is already over is left alone.
+
+    >>> execute_flow_run(run["id"])  # doctest: +SKIP
+    'Success'
+    """
+    from ..backend import Backend, BackendRecorder
+    from ..executors import executor_from_dict
+
+    backend = backend or Backend()
+    run = backend.get_flow_run(flow_run_id)
+    if run["state"] in FINAL_STATES:
+        log.info("flow run %s is already %s; nothing to do", flow_run_id, run["state"])
+        return run["state"]
+    heartbeat = Heartbeat(backend, flow_run_id, watch_cancel=True)
+    try:
+        with heartbeat:
+            flow_record = backend.get_flow(run["flow_id"])
+            try:
+                storage, flow = load_flow(flow_record)
+            except Exception as exc:
+                return _fail(backend, flow_run_id, f"could not load flow {flow_record['name']!r} from its "
+                                                   f"storage: {_describe(exc)}")
+            output_path = storage.output_path(flow_run_id)
+            if output_path:
+                backend.set_flow_run_output_path(flow_run_id, output_path)
+            try:
+                executor = executor_from_dict(flow_record.get("executor"))
+                state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
+                                 listeners=[BackendRecorder(backend, flow_run_id)], flow_run_id=flow_run_id)
+            except JupyterFlowsError as exc:
+                return _fail(backend, flow_run_id, _describe(exc))
+    except KeyboardInterrupt:
+        reason = "cancelled" if heartbeat.cancelled else "interrupted (Ctrl-C or SIGTERM)"
+        return _ensure_final(backend, flow_run_id, "Cancelled", f"flow run {reason} before it ended")
+    except Exception as exc:
+        return _fail(backend, flow_run_id, f"flow run crashed: {_describe(exc)}")
+    return _ensure_final(backend, flow_run_id, state.name if state.name in FINAL_STATES else "Failed",
+                         state.message)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, JupyterFlowsError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fail(backend, flow_run_id: str, message: str) -> str:
+    log.error("flow run %s failed: %s", flow_run_id, message)
+    return _ensure_final(backend, flow_run_id, "Failed", message)
+
+
+def _ensure_final(backend, flow_run_id: str, state: str, message: str | None) -> str:
+    """Record ``state`` unless the run already ended (the recorder, or a cancel, got there first)."""
+    current = backend.get_flow_run(flow_run_id)["state"]
+    if current in FINAL_STATES:
+        return current
+    backend.set_flow_run_state(flow_run_id, state, message)
+    return state
+
+
+def _interrupt_once(signum, frame) -> None:
+    """SIGTERM/SIGINT: stop the flow run like Ctrl-C, once; the cleanup that follows is not interrupted."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of an agent's flow run process; the exit code says whether the run succeeded."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m jupyter_flows.agent.execute FLOW_RUN_ID", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt_once)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        state = execute_flow_run(args[0])
+    except JupyterFlowsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0 if state == "Success" else 1
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip joining worker threads still stuck in an interrupted task: the run's state is recorded.
+    os._exit(code)

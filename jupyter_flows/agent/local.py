@@ -1,0 +1,268 @@
+"""The local agent: runs registered flow runs as processes on this machine.
+
+One loop, one thread. Each turn it reaps the run processes that ended (a
+process that exits before its run reached a final state fails the run with its
+exit code), stops the processes of runs cancelled in the backend, keeps the
+heartbeat of the runs it owns fresh, fails runs whose agent went away (their
+heartbeat is older than two intervals), and claims new runs up to
+``concurrency``. Claims are atomic in the backend, so any number of agents
+may poll the same backend without running a flow run twice.
+
+Stopping the agent (Ctrl-C, SIGTERM, :meth:`LocalAgent.stop`) stops the loop,
+stops the run processes (they record ``Cancelled`` themselves when they can)
+and fails any run left unfinished, so that no run stays ``Running``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .. import config
+from ..exceptions import JupyterFlowsError
+from ..run_configs import run_config_from_dict, validate_env
+from ..run_configs.base import validate_labels
+from .execute import FINAL_STATES
+from .launch import (TERMINATE_GRACE_S, build_env, check_working_dir, signal_group, start_run_process)
+
+log = logging.getLogger("jupyter_flows.agent")
+
+
+class _Child:
+    """A flow run process the agent started and watches."""
+
+    __slots__ = ("run_id", "name", "process", "log_path", "stop_deadline", "stop_reason")
+
+    def __init__(self, run_id: str, name: str, process, log_path: Path):
+        self.run_id = run_id
+        self.name = name
+        self.process = process
+        self.log_path = log_path
+        self.stop_deadline: float | None = None
+        self.stop_reason: str | None = None
+
+
+class LocalAgent:
+    """Polls a backend and runs the flow runs it may run as local processes.
+
+    ``labels`` (plus the host name, unless ``hostname_label=False``) decide
+    which runs it picks: those whose labels it all has. ``env`` is added to
+    the environment of every run (a run config's ``env`` wins over it);
+    ``import_paths`` go in front of the runs' ``PYTHONPATH``; at most
+    ``concurrency`` runs go at once (no limit when ``None``).
+
+    >>> LocalAgent(labels=["gpu"], env={"GREETING": "Hello"}, concurrency=2).start()  # doctest: +SKIP
+    """
+
+    def __init__(self, backend=None, labels: Iterable[str] | None = None, env: Mapping[str, str] | None = None,
+                 concurrency: int | None = None, hostname_label: bool = True,
+                 import_paths: Iterable[str] = (), agent_id: str | None = None,
+                 poll_interval: float | None = None, heartbeat_interval: float | None = None):
+        from ..backend import Backend
+        from ..exceptions import ConfigurationError
+
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise ConfigurationError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        self.backend = backend or Backend()
+        self.labels = validate_labels(list(labels or ()) + ([socket.gethostname()] if hostname_label else []))
+        self.env = validate_env(dict(env or {}))
+        self.concurrency = concurrency
+        self.import_paths = [os.fspath(p) for p in import_paths]
+        for path in self.import_paths:
+            if not Path(path).is_dir():
+                raise ConfigurationError(f"--import-path {path!r} is not a directory")
+        self.agent_id = agent_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.poll_interval = config.agent_poll_interval() if poll_interval is None else poll_interval
+        self.heartbeat_interval = config.heartbeat_interval() if heartbeat_interval is None else heartbeat_interval
+        self.children: dict[str, _Child] = {}
+        self._stop = threading.Event()
+        self._stop_reason = "stopped"
+        self._last_beat = 0.0
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Poll until stopped; on the main thread, Ctrl-C and SIGTERM stop the agent cleanly."""
+        restore = self._handle_signals()
+        log.info("agent %s started with labels %s; polling %s every %ss", self.agent_id,
+                 self.labels, self.backend.url, self.poll_interval)
+        try:
+            while not self._stop.is_set():
+                self.poll_once()
+                self._stop.wait(self.poll_interval)
+        finally:
+            self.shutdown(self._stop_reason)
+            restore()
+        log.info("agent %s stopped", self.agent_id)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the loop to end (from another thread or a signal handler)."""
+        self._stop_reason = reason
+        self._stop.set()
+
+    def poll_once(self) -> None:
+        """One turn of the loop: reap, stop cancelled, heartbeat, sweep, claim."""
+        self._reap()
+        self._stop_cancelled()
+        now = time.monotonic()
+        if now - self._last_beat >= self.heartbeat_interval:
+            self._last_beat = now
+            self._heartbeat_children()
+            self._sweep_lost_runs()
+        while not self._stop.is_set() and (self.concurrency is None or len(self.children) < self.concurrency):
+            run = self.backend.claim_flow_run(self.agent_id, self.labels)
+            if run is None:
+                break
+            self._launch(run)
+
+    # -- launching -----------------------------------------------------------------------------
+
+    def _launch(self, run: dict) -> None:
+        run_id = run["id"]
+        try:
+            run_config = run_config_from_dict(run.get("run_config"))
+            cwd = check_working_dir(getattr(run_config, "working_dir", None))
+            env = build_env(os.environ, self.env, run_config.env, self.import_paths, self.backend.url)
+            log_path = config.runs_dir() / run_id / "process.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as out:
+                process = start_run_process(run_id, env, cwd=cwd, stdout=out, stderr=out)
+        except (JupyterFlowsError, OSError) as exc:
+            message = f"agent {self.agent_id} could not start the flow run: {exc}"
+            log.error("flow run %s (%s): %s", run.get("name"), run_id, message)
+            self.backend.set_flow_run_state(run_id, "Failed", message)
+            return
+        self.children[run_id] = _Child(run_id, run.get("name") or run_id, process, log_path)
+        log.info("started flow run %s (%s) as process %s", run.get("name"), run_id, process.pid)
+
+    # -- watching ------------------------------------------------------------------------------
+
+    def _reap(self) -> None:
+        for child in list(self.children.values()):
+            code = child.process.poll()
+            if code is None:
+                continue
+            del self.children[child.run_id]
+            signal_group(child.process, signal.SIGKILL)  # anything the run left behind in its group
+            self._settle(child, code)
+
+    def _settle(self, child: _Child, code: int) -> None:
+        """Make sure the run of an ended process is in a final state, and say how it ended."""
+        run = self.backend.get_flow_run(child.run_id)
+        if run["state"] not in FINAL_STATES:
+            message = child.stop_reason or f"flow run process {_exit_description(code)} before the run ended"
+            tail = _last_line(child.log_path)
+            if tail and not child.stop_reason:
+                message += f"; its last output: {tail}"
+            self.backend.set_flow_run_state(child.run_id, "Failed", message)
+            run["state"] = "Failed"
+        log.info("flow run %s (%s) ended %s", child.name, child.run_id, run["state"])
+
+    def _stop_cancelled(self) -> None:
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.stop_deadline is None:
+                if self.backend.get_flow_run(child.run_id)["state"] == "Cancelled":
+                    log.info("flow run %s (%s) was cancelled; stopping its process", child.name, child.run_id)
+                    self._terminate(child, "cancelled")
+            elif now >= child.stop_deadline and child.process.poll() is None:
+                signal_group(child.process, signal.SIGKILL)
+
+    def _terminate(self, child: _Child, reason: str, grace: float = TERMINATE_GRACE_S) -> None:
+        child.stop_reason = reason
+        child.stop_deadline = time.monotonic() + grace
+        signal_group(child.process, signal.SIGTERM)
+
+    def _heartbeat_children(self) -> None:
+        """Beat for runs whose process is still starting (it beats itself once it runs)."""
+        for run_id in self.children:
+            self.backend.heartbeat(run_id)
+
+    def _sweep_lost_runs(self) -> None:
+        """Fail runs marked Submitted/Running whose heartbeat stopped: their agent is gone."""
+        for run in self.backend.find_stale_runs(2 * self.heartbeat_interval):
+            if run["id"] in self.children:
+                continue
+            since = _format_time(run.get("heartbeat"))
+            message = f"lost: no heartbeat since {since} (agent {run.get('agent_id')} is gone)"
+            log.warning("flow run %s (%s) %s", run.get("name"), run["id"], message)
+            self.backend.set_flow_run_state(run["id"], "Failed", message)
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def shutdown(self, reason: str = "stopped", grace: float = TERMINATE_GRACE_S) -> None:
+        """Stop every run process and leave every run this agent owns in a final state."""
+        if not self.children:
+            return
+        log.info("agent %s %s: stopping %d flow run(s)", self.agent_id, reason, len(self.children))
+        for child in self.children.values():
+            if child.stop_deadline is None:
+                self._terminate(child, f"agent {self.agent_id} {reason} while the run was in flight; "
+                                       "its process was terminated", grace)
+        deadline = time.monotonic() + grace
+        while any(c.process.poll() is None for c in self.children.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for child in self.children.values():
+            if child.process.poll() is None:
+                signal_group(child.process, signal.SIGKILL)
+                child.process.wait()
+        self._reap()
+
+    def _handle_signals(self):
+        """Turn SIGINT/SIGTERM into a clean stop; a second signal kills the runs without waiting."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum, frame):
+            name = signal.Signals(signum).name
+            if self._stop.is_set():
+                for child in self.children.values():
+                    signal_group(child.process, signal.SIGKILL)
+                return
+            log.info("agent %s received %s; stopping", self.agent_id, name)
+            self.stop(f"stopped by {name}")
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def restore():
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+        return restore
+
+
+def _exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _last_line(path: Path, limit: int = 300) -> str | None:
+    """The last non-empty line a run process printed (usually the error), shortened."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            lines = [line.strip() for line in f.read().decode(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return None
+    return lines[-1][:limit] if lines else None
+
+
+def _format_time(value) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value).isoformat(timespec="seconds")
+    return str(value)

@@ -1,0 +1,453 @@
+"""The ``jupyter-flows`` command (also ``jupyter flows``): projects, registration, runs, agents.
+
+Every command calls the public API (the backend, ``flow.register``, the local
+agent, ``execute_flow_run``) and only formats what it gets back. Expected
+errors print one line on stderr: exit code 2 for bad input (an unknown
+parameter, an option that is not ``KEY=VALUE``), 1 for anything else (an
+unknown project, a failed run).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import runpy
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+from rich.text import Text
+
+from . import config
+from .exceptions import ConfigurationError, JupyterFlowsError, ParameterError
+
+FINAL_STATES = ("Success", "Failed", "Cancelled")
+STATE_STYLES = {"Success": "green", "Failed": "red", "Cancelled": "grey50", "Running": "cyan",
+                "Submitted": "yellow", "Scheduled": "dark_orange"}
+
+
+class InputError(click.ClickException):
+    """Bad input the user can fix: one line on stderr, exit code 2 (like a usage error)."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    """Turns jupyter-flows errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ParameterError, ConfigurationError) as exc:
+            raise InputError(str(exc)) from None
+        except JupyterFlowsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console; when output goes to a pipe or file, wide enough not to fold lines."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=max(console.width, 200))
+    return console
+
+
+def _backend():
+    from .backend import Backend
+
+    return Backend()
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _time(value: float | None) -> str:
+    if value is None:
+        return ""
+    return datetime.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _state_text(state: str) -> Text:
+    return Text(state, style=STATE_STYLES.get(state, ""))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jupyter-flows")
+def cli() -> None:
+    """Jupyter-native workflows: register flows, run them with agents, watch them."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``jupyter-flows``)."""
+    cli.main(args=argv, prog_name="jupyter-flows")
+
+
+# -- create --------------------------------------------------------------------------------------
+
+
+@cli.group(cls=_Group)
+def create() -> None:
+    """Create a project."""
+
+
+@create.command("project")
+@click.argument("name")
+@click.option("--description", "-d", default=None, help="What the project is for.")
+def create_project(name: str, description: str | None) -> None:
+    """Create project NAME (nothing happens if it exists)."""
+    project = _backend().create_project(name, description=description)
+    click.echo(f"Project {project['name']!r} is ready (id {project['id']}).")
+
+
+# -- register ------------------------------------------------------------------------------------
+
+
+def flows_in_namespace(namespace: dict, where: str) -> list:
+    """Every :class:`~jupyter_flows.Flow` bound to a module-level name, once each."""
+    from .core.flow import Flow
+
+    found: list = []
+    for value in namespace.values():
+        if isinstance(value, Flow) and all(value is not f for f in found):
+            found.append(value)
+    if not found:
+        raise JupyterFlowsError(f"{where} defines no Flow at module level (e.g. `with Flow(\"name\") as flow:`)")
+    return found
+
+
+def load_flows_from_file(path: str) -> list:
+    """Run a Python file and return the flows it defines.
+
+    The file runs under its own module name, not ``__main__``, so that its
+    ``if __name__ == "__main__":`` block does not run, and its tasks are
+    pickled by value (an agent need not be able to import the file).
+    ``flow.register()`` calls in the file are skipped while it loads: the
+    command registers every flow itself, under ``--project``.
+    """
+    from .engine.context import context
+
+    file = Path(path)
+    if not file.is_file():
+        raise JupyterFlowsError(f"flow file {path!r} does not exist")
+    try:
+        with context(loading_flow=True):
+            namespace = runpy.run_path(str(file), run_name=f"jupyter_flows_file_{file.stem}")
+    except JupyterFlowsError:
+        raise
+    except Exception as exc:
+        raise JupyterFlowsError(f"flow file {path!r} failed to run: {type(exc).__name__}: {exc}") from exc
+    return flows_in_namespace(namespace, f"flow file {path!r}")
+
+
+def load_flows_from_module(name: str) -> list:
+    """Import module ``name`` and return the flows it defines (agents must be able to import it too)."""
+    import importlib
+
+    from .engine.context import context
+
+    try:
+        with context(loading_flow=True):
+            module = importlib.import_module(name)
+    except ImportError as exc:
+        raise JupyterFlowsError(f"cannot import module {name!r}: {exc}") from exc
+    return flows_in_namespace(vars(module), f"module {name!r}")
+
+
+@cli.command()
+@click.option("--project", required=True, help="Project to register the flows under.")
+@click.option("--path", "-p", "paths", multiple=True, type=click.Path(dir_okay=False),
+              help="A Python file defining flows (repeatable).")
+@click.option("--module", "-m", "modules", multiple=True, help="An importable module defining flows (repeatable).")
+@click.option("--label", "-l", "labels", multiple=True, help="A label added to the flows' runs (repeatable).")
+def register(project: str, paths: tuple[str, ...], modules: tuple[str, ...], labels: tuple[str, ...]) -> None:
+    """Register every flow defined in FILE.py files or modules under PROJECT."""
+    if not paths and not modules:
+        raise InputError("give at least one --path FILE.py or --module NAME to register flows from")
+    flows = [f for p in paths for f in load_flows_from_file(p)] + [f for m in modules for f in load_flows_from_module(m)]
+    for flow in flows:
+        registered = flow.register(project_name=project, labels=list(labels) or None)
+        info = _registration_info(flow, registered)
+        click.echo(f"Registered flow {flow.name!r} version {info['version']} in project {project!r} "
+                   f"(id {info['id']}){'' if info.get('created', True) else ', unchanged'}.")
+
+
+def _registration_info(flow, registered) -> dict:
+    """``flow.register`` returns the flow id (as in Prefect); the backend has the version."""
+    if isinstance(registered, dict):
+        return registered
+    return _backend().get_flow(registered)
+
+
+# -- run -----------------------------------------------------------------------------------------
+
+
+def parse_param(item: str) -> tuple[str, Any]:
+    """``k=v`` as ``(k, value)``: the value parsed as JSON when it is valid JSON, else the string.
+
+    >>> parse_param('people=["Arthur"]'), parse_param("name=Ford"), parse_param("n=3")
+    (('people', ['Arthur']), ('name', 'Ford'), ('n', 3))
+    """
+    name, sep, raw = item.partition("=")
+    if not sep or not name.strip():
+        raise InputError(f"--param {item!r} is not KEY=VALUE (e.g. --param people='[\"Arthur\"]' or --param name=Ford)")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name.strip(), value
+
+
+def collect_parameters(params: Iterable[str], param_file: str | None) -> dict:
+    """``--param-file`` values, then ``--param`` values on top."""
+    values: dict = {}
+    if param_file:
+        try:
+            values = json.loads(Path(param_file).read_text())
+        except OSError as exc:
+            raise InputError(f"--param-file {param_file!r} cannot be read: {exc.strerror}") from None
+        except ValueError as exc:
+            raise InputError(f"--param-file {param_file!r} is not valid JSON: {exc}") from None
+        if not isinstance(values, dict):
+            raise InputError(f"--param-file {param_file!r} must hold a JSON object of name: value, "
+                             f"not a {type(values).__name__}")
+    values.update(parse_param(item) for item in params)
+    return values
+
+
+@cli.command()
+@click.option("--name", "-n", "flow_name", required=True, help="Name of the registered flow.")
+@click.option("--project", default=None, help="Project of the flow (needed when names clash).")
+@click.option("--version", type=int, default=None, help="Flow version (the latest by default).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter value, parsed as JSON when it is valid JSON (repeatable).")
+@click.option("--param-file", type=click.Path(dir_okay=False), help="A JSON file of parameter values.")
+@click.option("--label", "labels", multiple=True, help="A label of this run; agents must have it (repeatable).")
+@click.option("--run-name", default=None, help="Name of the flow run.")
+@click.option("--watch", "-w", is_flag=True, help="Follow states and logs until the run ends.")
+@click.option("--execute", "-e", "execute_here", is_flag=True, help="Run it in this process, without an agent.")
+def run(flow_name: str, project: str | None, version: int | None, params: tuple[str, ...],
+        param_file: str | None, labels: tuple[str, ...], run_name: str | None, watch: bool,
+        execute_here: bool) -> None:
+    """Create a flow run of a registered flow; optionally watch or execute it."""
+    parameters = collect_parameters(params, param_file)
+    backend = _backend()
+    flow = backend.get_flow_by_name(flow_name, project_name=project, version=version)
+    flow_run = backend.create_flow_run(flow_id=flow["id"], parameters=parameters,
+                                       labels=list(labels) or None, run_name=run_name)
+    click.echo(f"Created flow run {flow_run['name']!r} (id {flow_run['id']}) of flow {flow['name']!r} "
+               f"version {flow['version']}.")
+    if execute_here:
+        from .agent.execute import execute_flow_run
+
+        state = execute_flow_run(flow_run["id"], backend=backend)
+        final = backend.get_flow_run(flow_run["id"])
+        _print_final(final)
+        if state != "Success":
+            sys.exit(1)
+    elif watch:
+        final = follow_flow_run(backend, flow_run["id"])
+        if final["state"] != "Success":
+            sys.exit(1)
+
+
+def _log_line(entry: dict) -> Text:
+    task = entry.get("task_name")
+    if task and entry.get("map_index") not in (None, -1):
+        task = f"{task}[{entry['map_index']}]"
+    clock = datetime.datetime.fromtimestamp(entry["timestamp"]).strftime("%H:%M:%S")
+    line = Text(f"[{clock}] ", style="dim")
+    line.append(f"{entry['level']:<7} ", style="red" if entry["level"] in ("ERROR", "CRITICAL") else "")
+    if task:
+        line.append(f"{task} | ", style="bold")
+    line.append(entry["message"])
+    return line
+
+
+def _print_final(run: dict) -> None:
+    line = Text(f"Flow run {run['name']!r} ended ")
+    line.append(run["state"], style=STATE_STYLES.get(run["state"], ""))
+    if run.get("state_message"):
+        line.append(f": {run['state_message']}")
+    _console().print(line, soft_wrap=True)
+
+
+def follow_flow_run(backend, flow_run_id: str, poll: float = 0.2, console: Console | None = None) -> dict:
+    """Print a flow run's state changes and log lines as they arrive, until it ends; return the run.
+
+    The run's state is read before its logs, so that once a final state is
+    seen the logs read after it are complete.
+    """
+    console = console or _console()
+    last_log_id = None
+    last_state = None
+    with console.status("waiting for the flow run", spinner="dots") as status:
+        while True:
+            run = backend.get_flow_run(flow_run_id)
+            for entry in backend.get_logs(flow_run_id, after=last_log_id):
+                console.print(_log_line(entry), soft_wrap=True, highlight=False)
+                last_log_id = entry["id"]
+            if run["state"] != last_state:
+                last_state = run["state"]
+                waiting = {"Scheduled": "waiting for an agent", "Submitted": "an agent is starting it"}
+                status.update(f"{run['name']}: {last_state}"
+                              + (f" ({waiting[last_state]})" if last_state in waiting else ""))
+                if last_state not in FINAL_STATES:
+                    console.print(Text("state: ").append(_state_text(last_state)), highlight=False)
+            if run["state"] in FINAL_STATES:
+                break
+            time.sleep(poll)
+    _print_final(run)
+    return run
+
+
+# -- agent ---------------------------------------------------------------------------------------
+
+
+@cli.group(cls=_Group)
+def agent() -> None:
+    """Agents claim flow runs from the backend and run them."""
+
+
+@agent.group("local", cls=_Group)
+def agent_local() -> None:
+    """The local agent: runs flow runs as processes on this machine."""
+
+
+@agent_local.command("start")
+@click.option("--env", "-e", "env", multiple=True, metavar="KEY=VALUE",
+              help="An environment variable for every run (a run config's env wins; repeatable).")
+@click.option("--label", "-l", "labels", multiple=True, help="A label of this agent (repeatable).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="How many flow runs at once at most (no limit by default).")
+@click.option("--no-hostname-label", is_flag=True, help="Do not add this host's name to the agent's labels.")
+@click.option("--import-path", "-p", "import_paths", multiple=True, type=click.Path(file_okay=False),
+              help="A directory put on the runs' PYTHONPATH (repeatable).")
+def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency: int | None,
+                      no_hostname_label: bool, import_paths: tuple[str, ...]) -> None:
+    """Start a local agent; Ctrl-C stops it and the runs it started."""
+    from .agent.launch import parse_env_assignments
+    from .agent.local import LocalAgent
+
+    agent_env = parse_env_assignments(env)
+    handler = RichHandler(console=_console(stderr=True), show_path=False, markup=False)
+    agent_logger = logging.getLogger("jupyter_flows.agent")
+    agent_logger.addHandler(handler)
+    agent_logger.setLevel(config.log_level())
+    try:
+        LocalAgent(labels=labels, env=agent_env, concurrency=concurrency, hostname_label=not no_hostname_label,
+                   import_paths=import_paths).start()
+    finally:
+        agent_logger.removeHandler(handler)
+
+
+# -- get -----------------------------------------------------------------------------------------
+
+
+@cli.group(cls=_Group)
+def get() -> None:
+    """Show projects, flows, flow runs and logs (``--json`` for scripts)."""
+
+
+@get.command("projects")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def get_projects(as_json: bool) -> None:
+    """List projects."""
+    projects = _backend().list_projects()
+    if as_json:
+        _echo_json(projects)
+        return
+    table = Table("Name", "Description", "Created", "Id", title="Projects")
+    for p in projects:
+        table.add_row(p["name"], p.get("description") or "", _time(p.get("created")), p["id"])
+    _console().print(table)
+
+
+@get.command("flows")
+@click.option("--project", default=None, help="Only the flows of this project.")
+@click.option("--all-versions", is_flag=True, help="Include archived (older) versions.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def get_flows(project: str | None, all_versions: bool, as_json: bool) -> None:
+    """List registered flows (latest versions by default)."""
+    flows = _backend().list_flows(project_name=project, include_archived=all_versions)
+    if as_json:
+        _echo_json(flows)
+        return
+    table = Table("Name", "Version", "Project", "Labels", "Created", "Id", title="Flows")
+    for f in flows:
+        table.add_row(f["name"], str(f["version"]), f.get("project_name") or "", ", ".join(f.get("labels") or ()),
+                      _time(f.get("created")), f["id"])
+    _console().print(table)
+
+
+@get.command("flow-runs")
+@click.option("--project", default=None, help="Only runs of flows in this project.")
+@click.option("--flow-id", default=None, help="Only runs of this flow version.")
+@click.option("--state", default=None, help="Only runs in this state (e.g. Running, Failed).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many runs, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def get_flow_runs(project: str | None, flow_id: str | None, state: str | None, limit: int, as_json: bool) -> None:
+    """List flow runs, newest first, with state, times and output path."""
+    runs = _backend().list_flow_runs(flow_id=flow_id, project_name=project, state=state, limit=limit)
+    if as_json:
+        _echo_json(runs)
+        return
+    table = Table("Name", "Flow", "State", "Created", "Start", "End", "Output", "Id", title="Flow runs")
+    for r in runs:
+        table.add_row(r["name"], r.get("flow_name") or "", _state_text(r["state"]), _time(r.get("created")),
+                      _time(r.get("start_time")), _time(r.get("end_time")), r.get("output_path") or "", r["id"])
+    _console().print(table)
+
+
+@get.command("logs")
+@click.argument("flow_run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def get_logs(flow_run_id: str, as_json: bool) -> None:
+    """Show the log of flow run FLOW_RUN_ID."""
+    backend = _backend()
+    run = backend.get_flow_run(flow_run_id)
+    logs = backend.get_logs(flow_run_id)
+    if as_json:
+        _echo_json(logs)
+        return
+    table = Table("Time", "Level", "Task", "Message", title=f"Logs of flow run {run['name']!r} ({run['state']})")
+    for entry in logs:
+        task = entry.get("task_name") or ""
+        if task and entry.get("map_index") not in (None, -1):
+            task = f"{task}[{entry['map_index']}]"
+        table.add_row(_time(entry["timestamp"]), entry["level"], task, Text(entry["message"]))
+    _console().print(table)
+
+
+# -- cancel --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("flow_run_id")
+def cancel(flow_run_id: str) -> None:
+    """Cancel flow run FLOW_RUN_ID; its agent stops its process."""
+    run = _backend().cancel_flow_run(flow_run_id)
+    click.echo(f"Flow run {run['name']!r} ({run['id']}) is {run['state']}.")
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--people", "-p", multiple=True, help="Who to greet (default: Arthur, Ford, Marvin).")
+def demo(people: tuple[str, ...]) -> None:
+    """Register the tutorial hello-flow, run it with a local agent and watch it."""
+    from .demo import run_demo
+
+    if not run_demo(people=list(people) or None, console=_console()):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Example flows shared by the demo, the tests and the tutorial notebooks."""
