@@ -250,6 +250,18 @@ class Flow:
         runner = FlowRunner(self, executor=executor or self.executor, listeners=listeners)
         return runner.run(parameters=values, flow_run_id=flow_run_id)
 
+    def register(self, project_name: str | None = None, labels: Iterable[str] | None = None,
+                 idempotency_key: str | None = None, build: bool = True) -> str | None:
+        """Store the flow and record it in the backend under ``project_name``; returns the flow id.
+
+        An unchanged flow keeps its version (and id); a changed one becomes a
+        new version. See :func:`jupyter_flows.backend.register`.
+        """
+        from ..backend.register import register
+
+        return register(self, project_name=project_name, labels=labels, idempotency_key=idempotency_key,
+                        build=build)
+
 
 def _edge_order(edge: Edge) -> tuple:
     """Argument edges by name, then ordering-only edges by creation: runs are repeatable."""

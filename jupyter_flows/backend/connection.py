@@ -1,0 +1,138 @@
+"""Opening the backend database: the engine, its SQLite settings, its transactions, its errors.
+
+SQLite is used by several processes at once (notebook, agent, flow runs, the
+Jupyter server), so every connection turns on WAL (readers never block the one
+writer) and a busy timeout (a writer waits for another instead of failing).
+pysqlite's own transaction handling is switched off and replaced by explicit
+``BEGIN`` statements: write transactions start with ``BEGIN IMMEDIATE`` so that
+they take the write lock before reading what they are about to change (the
+atomic claim of a flow run relies on it), read transactions with a plain
+``BEGIN`` so that their reads are one consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from ..exceptions import BackendError
+from . import schema
+
+#: How long a writer waits for another process's write to finish before giving up.
+BUSY_TIMEOUT_S = 30.0
+
+_WRITE = "jupyter_flows_write"
+
+
+def display_url(url: str) -> str:
+    """The URL as shown in messages: with any password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def backend_error(url: str, exc: BaseException, doing: str) -> BackendError:
+    """A :class:`BackendError` naming the database and the underlying cause."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return BackendError(f"backend {display_url(url)} could not {doing}: {type(cause).__name__}: {cause}")
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url``; for an SQLite file, its directory is created if needed."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BackendError(
+            f"backend URL {url!r} is not a database URL; use e.g. sqlite:////path/to/backend.db "
+            "or postgresql://user@host/dbname (set JUPYTER_FLOWS_BACKEND_URL)"
+        ) from exc
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite:
+        _make_sqlite_directory(url, parsed)
+    try:
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S} if is_sqlite else {})
+    except (NoSuchModuleError, ImportError) as exc:
+        raise BackendError(f"backend {display_url(url)} needs a database driver that is not installed: {exc}") from exc
+    if is_sqlite:
+        _configure_sqlite(engine)
+    return engine
+
+
+def _make_sqlite_directory(url: str, parsed) -> None:
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    directory = Path(database).expanduser().resolve().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackendError(f"backend {display_url(url)}: cannot create directory {directory}: {exc}") from exc
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves, see the module docstring
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            except Exception:
+                # A read-only database cannot switch modes; it can still be read as it is.
+                pass
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+@contextlib.contextmanager
+def transaction(engine: Engine, url: str, doing: str, write: bool) -> Iterator[Connection]:
+    """One transaction; any database error becomes a :class:`BackendError` naming URL and cause.
+
+    The transaction is rolled back on any error, so a failed write leaves
+    nothing half-written.
+    """
+    try:
+        with engine.connect() as conn:
+            if write:
+                conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+    except SQLAlchemyError as exc:
+        raise backend_error(url, exc, doing) from exc
+
+
+def migrate(engine: Engine, url: str) -> int:
+    """Bring the schema to :data:`schema.LATEST_VERSION`; return the version found before.
+
+    Runs in one write transaction, so concurrent first users wait for each
+    other and each migration is applied exactly once.
+    """
+    with transaction(engine, url, "create or upgrade its tables", write=True) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(724110)"))  # serialise first-time creation
+        schema.metadata.create_all(conn, tables=[schema.schema_version])
+        found = conn.execute(select(schema.schema_version.c.version).order_by(
+            schema.schema_version.c.version.desc()).limit(1)).scalar() or 0
+        if found > schema.LATEST_VERSION:
+            raise BackendError(
+                f"backend {display_url(url)} has schema version {found}, newer than this jupyter-flows "
+                f"understands ({schema.LATEST_VERSION}); upgrade jupyter-flows"
+            )
+        for version, _description, apply in schema.MIGRATIONS:
+            if version > found:
+                apply(conn)
+                conn.execute(insert(schema.schema_version).values(version=version, applied=time.time()))
+        return found

@@ -1,0 +1,142 @@
+"""The backend's tables (SQLAlchemy Core) and the ordered list of schema migrations.
+
+Why a small list of numbered migrations instead of Alembic: the backend is
+created on first use by whatever process touches it first (a notebook, an
+agent, a flow run subprocess, the Jupyter server), often several at once. Each
+migration here runs inside the same write transaction (``BEGIN IMMEDIATE`` on
+SQLite) that reads and bumps ``schema_version``, so two processes starting
+together cannot both apply one. Alembic would need its ``env.py`` and script
+directory shipped as package data, a separate configuration object and its
+import on every CLI call and flow run start, to run what is today a handful of
+``CREATE TABLE`` statements. A migration is a function of a connection, so a
+future one may still use Alembic's operations (``alembic.operations.Operations``
+with batch mode for SQLite's limited ``ALTER TABLE``) where that helps.
+
+Timestamps are seconds since the epoch (floats), as in the engine's log entries.
+Columns holding structured values use the ``JSON`` type (text on SQLite,
+``json`` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import (
+    JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+ID = String(36)  # uuid4 as text: portable across SQLite and PostgreSQL
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied", Float, nullable=False),
+)
+
+projects = Table(
+    "projects", metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("description", Text),
+    Column("created", Float, nullable=False),
+)
+
+flows = Table(
+    "flows", metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("version_group_id", ID, nullable=False),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("storage", JSON),
+    Column("location", Text),
+    Column("run_config", JSON),
+    Column("executor", JSON),
+    Column("parameters", JSON),
+    Column("graph", JSON),
+    Column("labels", JSON),
+    Column("content_hash", String(64), nullable=False),
+    Column("idempotency_key", Text),
+    Column("created", Float, nullable=False),
+    UniqueConstraint("version_group_id", "version", name="uq_flows_group_version"),
+    Index("ix_flows_project_name", "project_id", "name"),
+)
+
+flow_runs = Table(
+    "flow_runs", metadata,
+    Column("id", ID, primary_key=True),
+    Column("flow_id", ID, ForeignKey("flows.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("parameters", JSON),
+    Column("labels", JSON),
+    Column("run_config", JSON),
+    Column("state", String(20), nullable=False),
+    Column("state_message", Text),
+    Column("agent_id", String(200)),
+    Column("heartbeat", Float),
+    Column("created", Float, nullable=False),
+    Column("start_time", Float),
+    Column("end_time", Float),
+    Column("output_path", Text),
+    # the agents' poll: oldest Scheduled runs first; the stale-run sweep reads state too
+    Index("ix_flow_runs_state_created", "state", "created"),
+    Index("ix_flow_runs_flow_created", "flow_id", "created"),
+    Index("ix_flow_runs_created", "created"),
+)
+
+flow_run_states = Table(
+    "flow_run_states", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow_run_id", ID, ForeignKey("flow_runs.id"), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("message", Text),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_flow_run_states_run", "flow_run_id", "id"),
+)
+
+task_runs = Table(
+    "task_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow_run_id", ID, ForeignKey("flow_runs.id"), nullable=False),
+    Column("task_slug", String(200), nullable=False),
+    Column("task_name", String(200), nullable=False),
+    Column("map_index", Integer, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("message", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("start_time", Float),
+    Column("end_time", Float),
+    # also the index of "all task runs of a run": its first column is flow_run_id
+    UniqueConstraint("flow_run_id", "task_slug", "map_index", name="uq_task_runs_run_slug_index"),
+)
+
+logs = Table(
+    "logs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow_run_id", ID, ForeignKey("flow_runs.id"), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("task_name", String(200)),
+    Column("task_slug", String(200)),
+    Column("map_index", Integer),
+    # "logs of run R after id N": the live views' tail query
+    Index("ix_logs_run_id", "flow_run_id", "id"),
+)
+
+
+def _create_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[projects, flows, flow_runs, flow_run_states, task_runs, logs])
+
+
+#: ``(version, description, apply)`` in order; append, never edit a released one.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
