@@ -26,6 +26,7 @@ from rich.text import Text
 
 from . import config
 from .exceptions import ConfigurationError, JupyterFlowsError, ParameterError
+from .params import parse_env, parse_params
 
 FINAL_STATES = ("Success", "Failed", "Cancelled")
 STATE_STYLES = {"Success": "green", "Failed": "red", "Cancelled": "grey50", "Running": "cyan",
@@ -147,11 +148,18 @@ def load_flows_from_file(path: str) -> list:
 
 
 def load_flows_from_module(name: str) -> list:
-    """Import module ``name`` and return the flows it defines (agents must be able to import it too)."""
+    """Import module ``name`` and return the flows it defines.
+
+    The current directory is searched first, as ``python -m`` would; agents
+    must be able to import the module too (see ``agent local start --import-path``).
+    """
     import importlib
+    import os
 
     from .engine.context import context
 
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         with context(loading_flow=True):
             module = importlib.import_module(name)
@@ -171,37 +179,15 @@ def register(project: str, paths: tuple[str, ...], modules: tuple[str, ...], lab
     if not paths and not modules:
         raise InputError("give at least one --path FILE.py or --module NAME to register flows from")
     flows = [f for p in paths for f in load_flows_from_file(p)] + [f for m in modules for f in load_flows_from_module(m)]
+    backend = _backend()
     for flow in flows:
-        registered = flow.register(project_name=project, labels=list(labels) or None)
-        info = _registration_info(flow, registered)
-        click.echo(f"Registered flow {flow.name!r} version {info['version']} in project {project!r} "
-                   f"(id {info['id']}){'' if info.get('created', True) else ', unchanged'}.")
-
-
-def _registration_info(flow, registered) -> dict:
-    """``flow.register`` returns the flow id (as in Prefect); the backend has the version."""
-    if isinstance(registered, dict):
-        return registered
-    return _backend().get_flow(registered)
+        flow_id = flow.register(project_name=project, labels=list(labels) or None)
+        registered = backend.get_flow(flow_id)
+        click.echo(f"Registered flow {flow.name!r} version {registered['version']} in project {project!r} "
+                   f"(id {flow_id}).")
 
 
 # -- run -----------------------------------------------------------------------------------------
-
-
-def parse_param(item: str) -> tuple[str, Any]:
-    """``k=v`` as ``(k, value)``: the value parsed as JSON when it is valid JSON, else the string.
-
-    >>> parse_param('people=["Arthur"]'), parse_param("name=Ford"), parse_param("n=3")
-    (('people', ['Arthur']), ('name', 'Ford'), ('n', 3))
-    """
-    name, sep, raw = item.partition("=")
-    if not sep or not name.strip():
-        raise InputError(f"--param {item!r} is not KEY=VALUE (e.g. --param people='[\"Arthur\"]' or --param name=Ford)")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return name.strip(), value
 
 
 def collect_parameters(params: Iterable[str], param_file: str | None) -> dict:
@@ -217,7 +203,7 @@ def collect_parameters(params: Iterable[str], param_file: str | None) -> dict:
         if not isinstance(values, dict):
             raise InputError(f"--param-file {param_file!r} must hold a JSON object of name: value, "
                              f"not a {type(values).__name__}")
-    values.update(parse_param(item) for item in params)
+    values.update(parse_params(params))
     return values
 
 
@@ -239,14 +225,15 @@ def run(flow_name: str, project: str | None, version: int | None, params: tuple[
     parameters = collect_parameters(params, param_file)
     backend = _backend()
     flow = backend.get_flow_by_name(flow_name, project_name=project, version=version)
-    flow_run = backend.create_flow_run(flow_id=flow["id"], parameters=parameters,
-                                       labels=list(labels) or None, run_name=run_name)
+    # A run executed here is created already Submitted, so that no agent claims it meanwhile.
+    flow_run = backend.create_flow_run(flow_id=flow["id"], parameters=parameters, labels=list(labels) or None,
+                                       run_name=run_name, state="Submitted" if execute_here else "Scheduled")
     click.echo(f"Created flow run {flow_run['name']!r} (id {flow_run['id']}) of flow {flow['name']!r} "
                f"version {flow['version']}.")
     if execute_here:
         from .agent.execute import execute_flow_run
 
-        state = execute_flow_run(flow_run["id"], backend=backend)
+        state = execute_flow_run(flow_run["id"], backend=backend, apply_run_config=True)
         final = backend.get_flow_run(flow_run["id"])
         _print_final(final)
         if state != "Success":
@@ -332,11 +319,15 @@ def agent_local() -> None:
 def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency: int | None,
                       no_hostname_label: bool, import_paths: tuple[str, ...]) -> None:
     """Start a local agent; Ctrl-C stops it and the runs it started."""
-    from .agent.launch import parse_env_assignments
     from .agent.local import LocalAgent
 
-    agent_env = parse_env_assignments(env)
-    handler = RichHandler(console=_console(stderr=True), show_path=False, markup=False)
+    agent_env = parse_env(env)
+    console = Console(stderr=True)
+    if console.is_terminal:
+        handler: logging.Handler = RichHandler(console=console, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     agent_logger = logging.getLogger("jupyter_flows.agent")
     agent_logger.addHandler(handler)
     agent_logger.setLevel(config.log_level())

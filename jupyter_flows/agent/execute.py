@@ -12,11 +12,13 @@ agents can tell a live run from a lost one.
 from __future__ import annotations
 
 import _thread
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
+from typing import Iterator
 
 from .. import config
 from ..exceptions import JupyterFlowsError
@@ -30,9 +32,9 @@ FINAL_STATES = frozenset({"Success", "Failed", "Cancelled"})
 class Heartbeat:
     """Calls ``backend.heartbeat(run_id)`` every ``interval`` seconds from a daemon thread.
 
-    With ``watch_cancel=True`` (only from the main thread) it also reads the
-    run's state, and interrupts the main thread when someone cancelled the
-    run, so that the flow runner stops and records ``Cancelled``.
+    With ``watch_cancel=True`` (only from the main thread) it interrupts the
+    main thread when the heartbeat's answer says someone cancelled the run, so
+    that the flow runner stops and records ``Cancelled`` even without an agent.
     """
 
     def __init__(self, backend, flow_run_id: str, interval: float | None = None, watch_cancel: bool = False):
@@ -55,11 +57,10 @@ class Heartbeat:
     def _beat(self) -> None:
         while True:
             try:
-                self.backend.heartbeat(self.flow_run_id)
-                if self.watch_cancel and not self.cancelled:
-                    if self.backend.get_flow_run(self.flow_run_id)["state"] == "Cancelled":
-                        self.cancelled = True
-                        _thread.interrupt_main()
+                state = self.backend.heartbeat(self.flow_run_id)["state"]
+                if self.watch_cancel and state == "Cancelled" and not self.cancelled:
+                    self.cancelled = True
+                    _thread.interrupt_main()
             except Exception as exc:  # a busy or unreachable backend must not kill the run
                 log.warning("heartbeat of flow run %s failed: %s", self.flow_run_id, exc)
             if self._stop.wait(self.interval):
@@ -74,8 +75,37 @@ def load_flow(flow_record: dict):
     return storage, storage.get_flow(flow_record["location"])
 
 
-def execute_flow_run(flow_run_id: str, backend=None) -> str:
+@contextlib.contextmanager
+def run_config_applied(run_config_dict: dict | None) -> Iterator[None]:
+    """This process's environment and current directory set as the run config says, then restored."""
+    from ..run_configs import run_config_from_dict
+    from .launch import check_working_dir
+
+    run_config = run_config_from_dict(run_config_dict)
+    cwd = check_working_dir(getattr(run_config, "working_dir", None))
+    saved_env = {name: os.environ.get(name) for name in run_config.env}
+    saved_cwd = os.getcwd()
+    os.environ.update(run_config.env)
+    if cwd:
+        os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = False) -> str:
     """Run the flow run ``flow_run_id`` here and return the name of its final state.
+
+    An agent has already given the run's process the run config's ``env`` and
+    ``working_dir``; ``apply_run_config=True`` (``run --execute``) sets them
+    in this process for the duration of the run, so the run sees what it
+    would under an agent.
 
     Every outcome is recorded in the backend: a flow that cannot be loaded (its
     file was deleted, its module is not importable) or a run that cannot start
@@ -96,8 +126,10 @@ def execute_flow_run(flow_run_id: str, backend=None) -> str:
         return run["state"]
     heartbeat = Heartbeat(backend, flow_run_id, watch_cancel=True)
     try:
-        with heartbeat:
+        with heartbeat, contextlib.ExitStack() as stack:
             flow_record = backend.get_flow(run["flow_id"])
+            if apply_run_config:
+                stack.enter_context(run_config_applied(run.get("run_config") or flow_record.get("run_config")))
             try:
                 storage, flow = load_flow(flow_record)
             except Exception as exc:
@@ -109,12 +141,15 @@ def execute_flow_run(flow_run_id: str, backend=None) -> str:
             try:
                 executor = executor_from_dict(flow_record.get("executor"))
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
-                                 listeners=[BackendRecorder(backend, flow_run_id)], flow_run_id=flow_run_id)
+                                 listeners=[BackendRecorder(backend, flow_id=run["flow_id"])],
+                                 flow_run_id=flow_run_id)
             except JupyterFlowsError as exc:
                 return _fail(backend, flow_run_id, _describe(exc))
     except KeyboardInterrupt:
         reason = "cancelled" if heartbeat.cancelled else "interrupted (Ctrl-C or SIGTERM)"
         return _ensure_final(backend, flow_run_id, "Cancelled", f"flow run {reason} before it ended")
+    except JupyterFlowsError as exc:
+        return _fail(backend, flow_run_id, str(exc))
     except Exception as exc:
         return _fail(backend, flow_run_id, f"flow run crashed: {_describe(exc)}")
     return _ensure_final(backend, flow_run_id, state.name if state.name in FINAL_STATES else "Failed",

@@ -24,27 +24,11 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..exceptions import ConfigurationError
-from ..run_configs import validate_env
 
 #: Seconds a stopped run's process gets to record its final state before it is killed.
 TERMINATE_GRACE_S = 5.0
 
 _PR_SET_PDEATHSIG = 1
-
-
-def parse_env_assignments(values: Iterable[str]) -> dict[str, str]:
-    """``["KEY=VALUE", ...]`` (the agent's ``--env`` options) as a checked dict.
-
-    >>> parse_env_assignments(["GREETING=Hello", "EMPTY="])
-    {'GREETING': 'Hello', 'EMPTY': ''}
-    """
-    env: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigurationError(f"--env value {item!r} is not KEY=VALUE (e.g. --env GREETING=Hello)")
-        env[name] = value
-    return validate_env(env)
 
 
 def build_env(base: Mapping[str, str], agent_env: Mapping[str, str] | None = None,

@@ -128,7 +128,9 @@ class LocalAgent:
     def _launch(self, run: dict) -> None:
         run_id = run["id"]
         try:
-            run_config = run_config_from_dict(run.get("run_config"))
+            # A run without its own run config uses its flow's.
+            run_config = run_config_from_dict(run.get("run_config")
+                                              or self.backend.get_flow(run["flow_id"]).get("run_config"))
             cwd = check_working_dir(getattr(run_config, "working_dir", None))
             env = build_env(os.environ, self.env, run_config.env, self.import_paths, self.backend.url)
             log_path = config.runs_dir() / run_id / "process.log"
@@ -200,6 +202,7 @@ class LocalAgent:
 
     def shutdown(self, reason: str = "stopped", grace: float = TERMINATE_GRACE_S) -> None:
         """Stop every run process and leave every run this agent owns in a final state."""
+        self._reap()  # runs that just ended need no stopping
         if not self.children:
             return
         log.info("agent %s %s: stopping %d flow run(s)", self.agent_id, reason, len(self.children))

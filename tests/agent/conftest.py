@@ -1,0 +1,80 @@
+"""Real agent processes for the agent tests, with short intervals so the tests stay quick.
+
+Every agent started through the ``start_agent`` fixture is stopped at the end
+of its test (SIGINT, then SIGKILL), whatever the test did to it.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL, SLOW_FLOW, register_file, write_flow_file
+from jupyter_flows.backend import Backend
+
+
+@pytest.fixture(autouse=True)
+def fast_intervals(monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", str(POLL_INTERVAL))
+    monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", str(HEARTBEAT_INTERVAL))
+
+
+@pytest.fixture
+def backend():
+    backend = Backend()
+    yield backend
+    backend.close()
+
+
+class AgentProcess:
+    """A ``jupyter-flows agent local start`` process and where its output goes."""
+
+    def __init__(self, process: subprocess.Popen, log_path: Path):
+        self.process = process
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_agent(tmp_path):
+    agents: list[AgentProcess] = []
+
+    def start(*options: str) -> AgentProcess:
+        log_path = tmp_path / f"agent-{len(agents)}.log"
+        with open(log_path, "wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start", *options],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            )
+        agent = AgentProcess(process, log_path)
+        agents.append(agent)
+        return agent
+
+    yield start
+    for agent in agents:
+        agent.stop()
+
+
+@pytest.fixture
+def slow_flow(backend, tmp_path) -> dict:
+    return register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
