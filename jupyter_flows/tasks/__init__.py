@@ -1,0 +1,5 @@
+"""Ready-made tasks: ``ExecuteNotebook`` runs a notebook with papermill."""
+
+from .notebook import ExecuteNotebook
+
+__all__ = ["ExecuteNotebook"]
