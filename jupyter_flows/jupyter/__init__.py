@@ -1,0 +1,1 @@
+"""The notebook side of jupyter-flows: magics, widgets and the Jupyter server extension."""

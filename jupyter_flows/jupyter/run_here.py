@@ -1,0 +1,40 @@
+"""Running a flow inside the kernel the way an agent would: with its run config's environment.
+
+An agent starts a flow run's process with ``run_config.env`` set; a run in
+the notebook's own kernel gets the same variables for the duration of the
+run only, and the kernel's environment is put back afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterable, Iterator
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str] | None) -> Iterator[None]:
+    """Set ``env`` in ``os.environ`` for the ``with`` block, then restore what was there."""
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_env(flow, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables an in-kernel run sets: the flow's run config env, then ``env`` on top."""
+    configured = dict(flow.run_config.env) if flow.run_config is not None else {}
+    return {**configured, **(env or {})}
+
+
+def run_here(flow, parameters: dict | None = None, executor=None, env: dict[str, str] | None = None,
+             listeners: Iterable | None = None):
+    """Run ``flow`` in this process with its run config's env (plus ``env``); return the final state."""
+    with environment(run_env(flow, env)):
+        return flow.run(parameters=parameters or {}, executor=executor, listeners=listeners)
