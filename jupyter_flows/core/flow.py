@@ -262,6 +262,27 @@ class Flow:
         return register(self, project_name=project_name, labels=labels, idempotency_key=idempotency_key,
                         build=build)
 
+    # -- in a notebook -------------------------------------------------------------------------
+
+    def configure(self, **kwargs: Any):
+        """A form to set this flow's executor, run config and parameters, and to run, register or submit it.
+
+        Show it as a cell's last expression; ``project_name=`` preselects a
+        project. See :class:`jupyter_flows.jupyter.widgets.config_form.ConfigForm`.
+        """
+        from ..jupyter.widgets.config_form import ConfigForm
+
+        return ConfigForm(self, **kwargs)
+
+    def visualize(self, flow_state=None, filename: str | None = None):
+        """Draw the flow's graph, coloured by task state when given a finished run's state.
+
+        See :func:`jupyter_flows.jupyter.visualize.visualize`.
+        """
+        from ..jupyter.visualize import visualize
+
+        return visualize(self, flow_state=flow_state, filename=filename)
+
 
 def _edge_order(edge: Edge) -> tuple:
     """Argument edges by name, then ordering-only edges by creation: runs are repeatable."""

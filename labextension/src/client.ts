@@ -1,0 +1,82 @@
+/**
+ * Calls to the server extension's REST API through JupyterLab's server
+ * connection (which adds the token and the XSRF header).
+ */
+
+import { ServerConnection } from '@jupyterlab/services';
+
+import { Flow, FlowRun, FlowRunDetail, FlowRunPage, LogPage, Project } from './types';
+import { apiUrl, Query } from './url';
+
+/** A refusal from the API, carrying the server's message (which names the bad value). */
+export class FlowsApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message);
+    this.name = 'FlowsApiError';
+  }
+}
+
+export class FlowsClient {
+  constructor(private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  async listProjects(): Promise<Project[]> {
+    return (await this.request<{ projects: Project[] }>(['projects'])).projects;
+  }
+
+  async listFlows(project?: string): Promise<Flow[]> {
+    return (await this.request<{ flows: Flow[] }>(['flows'], { project })).flows;
+  }
+
+  async listFlowRuns(query: { flow_id?: string; project?: string; state?: string; limit?: number; offset?: number } = {}): Promise<FlowRunPage> {
+    return this.request<FlowRunPage>(['flow-runs'], query);
+  }
+
+  async getFlowRun(id: string): Promise<FlowRunDetail> {
+    return this.request<FlowRunDetail>(['flow-runs', id]);
+  }
+
+  async getLogs(id: string, after: number | null): Promise<LogPage> {
+    return this.request<LogPage>(['flow-runs', id, 'logs'], { after });
+  }
+
+  async createFlowRun(flowId: string, parameters: Record<string, unknown>, labels?: string[]): Promise<FlowRun> {
+    return this.request<FlowRun>(['flow-runs'], {}, { method: 'POST', body: { flow_id: flowId, parameters, labels } });
+  }
+
+  async cancelFlowRun(id: string): Promise<FlowRun> {
+    return this.request<FlowRun>(['flow-runs', id, 'cancel'], {}, { method: 'POST', body: {} });
+  }
+
+  async registerNotebook(path: string, project: string, name?: string): Promise<Flow> {
+    return this.request<Flow>(['notebooks', 'register'], {}, { method: 'POST', body: { path, project, name } });
+  }
+
+  private async request<T>(segments: string[], query: Query = {}, init: { method?: string; body?: unknown } = {}): Promise<T> {
+    const url = apiUrl(this.settings.baseUrl, segments, query);
+    const request: RequestInit = { method: init.method ?? 'GET' };
+    if (init.body !== undefined) {
+      request.body = JSON.stringify(init.body);
+      request.headers = { 'Content-Type': 'application/json' };
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(url, request, this.settings);
+    } catch (error) {
+      throw new FlowsApiError(0, `the Jupyter server did not answer: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    let data: any = {};
+    try {
+      data = text ? JSON.parse(text) : {};
+    } catch {
+      data = { message: `${response.status} ${response.statusText}: ${text.slice(0, 200)}` };
+    }
+    if (!response.ok) {
+      throw new FlowsApiError(response.status, data.message ?? `${response.status} ${response.statusText}`);
+    }
+    return data as T;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The JupyterLab plugin of jupyter-flows: the Flows sidebar, run views in
+ * the main area, and "Run notebook as flow" in the palette and the notebook
+ * toolbar.
+ */
+
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Dialog, ICommandPalette, MainAreaWidget, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ToolbarButton } from '@jupyterlab/ui-components';
+
+import { FlowsClient } from './client';
+import { askParameters } from './dialogs';
+import { flowsIcon } from './icons';
+import { runNotebookAsFlow } from './notebook';
+import { FlowsPanel } from './panel';
+import { RunView } from './runview';
+import { Flow } from './types';
+
+const COMMANDS = {
+  openRun: 'jupyter-flows:open-run',
+  runNotebook: 'jupyter-flows:run-notebook',
+  showPanel: 'jupyter-flows:show-panel'
+};
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-flows:plugin',
+  description: 'Flows sidebar, live run views and running notebooks as flows.',
+  autoStart: true,
+  requires: [ICommandPalette, INotebookTracker],
+  optional: [ILayoutRestorer],
+  activate: (app: JupyterFrontEnd, palette: ICommandPalette, notebooks: INotebookTracker, restorer: ILayoutRestorer | null) => {
+    const client = new FlowsClient();
+    const runViews = new WidgetTracker<MainAreaWidget<RunView>>({ namespace: 'jupyter-flows-run' });
+
+    const openRun = (runId: string) => void app.commands.execute(COMMANDS.openRun, { id: runId });
+    const runFlow = async (flow: Flow) => {
+      const parameters = await askParameters(flow);
+      if (parameters === null) {
+        return;
+      }
+      try {
+        const run = await client.createFlowRun(flow.id, parameters);
+        panel.refresh();
+        openRun(run.id);
+      } catch (error) {
+        await showErrorMessage(`Run ${flow.name}`, (error as Error).message, [Dialog.okButton()]);
+      }
+    };
+    const panel = new FlowsPanel(client, { openRun, runFlow });
+    app.shell.add(panel, 'left', { rank: 450 });
+    restorer?.add(panel, panel.id);
+
+    app.commands.addCommand(COMMANDS.showPanel, {
+      label: 'Show Flows',
+      icon: flowsIcon,
+      execute: () => app.shell.activateById(panel.id)
+    });
+
+    app.commands.addCommand(COMMANDS.openRun, {
+      label: 'Open flow run',
+      execute: args => {
+        const runId = String(args.id);
+        const open = runViews.find(w => w.content.runId === runId);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const content = new RunView(runId, client, {
+          openNotebook: path => void app.commands.execute('docmanager:open', { path }),
+          runChanged: () => panel.refresh()
+        });
+        const widget = new MainAreaWidget({ content });
+        widget.id = `jupyter-flows-run-${runId}`;
+        widget.title.label = `Run ${runId.slice(0, 8)}`;
+        widget.title.icon = flowsIcon;
+        widget.title.closable = true;
+        void runViews.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        return widget;
+      }
+    });
+    if (restorer) {
+      void restorer.restore(runViews, {
+        command: COMMANDS.openRun,
+        args: widget => ({ id: widget.content.runId }),
+        name: widget => widget.content.runId
+      });
+    }
+
+    const runCurrentNotebook = async (target?: NotebookPanel) => {
+      const notebook = target ?? notebooks.currentWidget;
+      if (!notebook) {
+        await showErrorMessage('Run notebook as flow', 'Open a notebook first: this runs the notebook in front.', [
+          Dialog.okButton()
+        ]);
+        return null;
+      }
+      return runNotebookAsFlow(notebook, client, { openRun, runChanged: () => panel.refresh() });
+    };
+    app.commands.addCommand(COMMANDS.runNotebook, {
+      label: 'Run notebook as flow',
+      caption: 'Save this notebook, register it as a flow and start a run',
+      icon: flowsIcon,
+      isEnabled: () => notebooks.currentWidget !== null,
+      execute: () => runCurrentNotebook()
+    });
+    palette.addItem({ command: COMMANDS.runNotebook, category: 'Flows' });
+    palette.addItem({ command: COMMANDS.showPanel, category: 'Flows' });
+
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (notebook: NotebookPanel) => {
+        const button = new ToolbarButton({
+          className: 'jp-FlowsRunNotebookButton',
+          icon: flowsIcon,
+          label: 'Run as flow',
+          tooltip: 'Run notebook as flow',
+          onClick: () => void runCurrentNotebook(notebook)
+        });
+        notebook.toolbar.insertItem(10, 'jupyterFlowsRunNotebook', button);
+        return button;
+      }
+    });
+  }
+};
+
+export default plugin;

@@ -1,0 +1,47 @@
+/**
+ * "Run notebook as flow": save the notebook, register it as a flow in a
+ * project (existing or new), ask for its parameters, submit a run and open
+ * the run's view. Reached from a notebook toolbar button and the palette.
+ */
+
+import { Dialog, showErrorMessage } from '@jupyterlab/apputils';
+import { NotebookPanel } from '@jupyterlab/notebook';
+
+import { FlowsClient } from './client';
+import { askNotebookFlow, askParameters } from './dialogs';
+
+export interface NotebookRunHooks {
+  openRun(runId: string): void;
+  runChanged(): void;
+}
+
+/** `analysis/report.ipynb` -> `report`. */
+export function flowNameForPath(path: string): string {
+  const base = path.split('/').pop() ?? path;
+  return base.replace(/\.ipynb$/i, '');
+}
+
+export async function runNotebookAsFlow(panel: NotebookPanel, client: FlowsClient, hooks: NotebookRunHooks): Promise<string | null> {
+  try {
+    await panel.context.ready;
+    await panel.context.save();
+    const projects = (await client.listProjects()).map(p => p.name);
+    const choice = await askNotebookFlow(projects, flowNameForPath(panel.context.path));
+    if (!choice) {
+      return null;
+    }
+    const flow = await client.registerNotebook(panel.context.path, choice.project, choice.name);
+    hooks.runChanged();
+    const parameters = flow.parameters.length ? await askParameters(flow) : {};
+    if (parameters === null) {
+      return null;
+    }
+    const run = await client.createFlowRun(flow.id, parameters);
+    hooks.runChanged();
+    hooks.openRun(run.id);
+    return run.id;
+  } catch (error) {
+    await showErrorMessage('Run notebook as flow', (error as Error).message, [Dialog.okButton()]);
+    return null;
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * A flow run in the main area: its state, parameters and output notebook,
+ * a timeline of its task runs on one time axis, the task-run table and the
+ * log. While the run is live the view polls every second, fetching only the
+ * log lines after the last one it has (`?after=`).
+ */
+
+import { ReactWidget } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { StateBadge } from './badge';
+import { FlowsApiError, FlowsClient } from './client';
+import { elapsed, formatClock, formatDuration, formatTimestamp } from './format';
+import { usePolling } from './polling';
+import { isActive, stateColour } from './states';
+import { layoutTimeline, taskRunLabel } from './timeline';
+import { FlowRunDetail, LogLine, TaskRun } from './types';
+
+export const LIVE_REFRESH_MS = 1000;
+/** Rows drawn in the timeline and the table; a huge map shows its first ones and says how many more. */
+const MAX_ROWS = 300;
+
+export interface RunViewActions {
+  openNotebook(path: string): void;
+  runChanged(): void;
+}
+
+function Timeline(props: { taskRuns: TaskRun[]; now: number }): JSX.Element {
+  const layout = layoutTimeline(props.taskRuns, { now: props.now, maxRows: MAX_ROWS });
+  if (!layout.bars.length) {
+    return <div className="jp-FlowsRunView-empty">No task has started yet.</div>;
+  }
+  return (
+    <div className="jp-FlowsTimeline" data-testid="run-timeline" data-peak-concurrency={layout.peakConcurrency}>
+      <div className="jp-FlowsTimeline-row jp-FlowsTimeline-axis">
+        <div className="jp-FlowsTimeline-label">peak parallel: {layout.peakConcurrency}</div>
+        <div className="jp-FlowsTimeline-track">
+          {layout.ticks.map(tick => (
+            <span key={tick.label} className="jp-FlowsTimeline-tick" style={{ left: `${tick.offset * 100}%` }}>
+              {tick.label}
+            </span>
+          ))}
+        </div>
+      </div>
+      {layout.bars.map(bar => (
+        <div key={bar.key} className="jp-FlowsTimeline-row">
+          <div className="jp-FlowsTimeline-label" title={bar.label}>
+            {bar.label}
+          </div>
+          <div className="jp-FlowsTimeline-track">
+            <div
+              className={`jp-FlowsTimeline-bar${bar.live ? ' jp-mod-live' : ''}`}
+              data-testid="timeline-bar"
+              data-state={bar.state}
+              title={`${bar.label}: ${bar.state}, ${formatDuration(bar.duration)}`}
+              style={{
+                left: `${bar.left * 100}%`,
+                width: `${bar.width * 100}%`,
+                backgroundColor: stateColour(bar.state)
+              }}
+            />
+          </div>
+        </div>
+      ))}
+      {layout.notShown > 0 && (
+        <div className="jp-FlowsRunView-note">{layout.notShown} more task run(s) not drawn (not started, or past the first {MAX_ROWS}).</div>
+      )}
+    </div>
+  );
+}
+
+function TaskRunTable(props: { taskRuns: TaskRun[]; now: number }): JSX.Element {
+  const shown = props.taskRuns.slice(0, MAX_ROWS);
+  return (
+    <table className="jp-FlowsRunView-tasks" data-testid="task-runs-table">
+      <thead>
+        <tr>
+          <th>Task</th>
+          <th>Map index</th>
+          <th>State</th>
+          <th>Duration</th>
+          <th>Attempts</th>
+          <th>Message</th>
+        </tr>
+      </thead>
+      <tbody>
+        {shown.map(run => (
+          <tr key={`${run.task_slug}:${run.map_index}`} data-task-slug={run.task_slug} data-map-index={run.map_index}>
+            <td title={run.task_slug}>{taskRunLabel({ task_name: run.task_name, map_index: -1 })}</td>
+            <td>{run.map_index >= 0 ? run.map_index : ''}</td>
+            <td>
+              <StateBadge state={run.state} testId="task-run-state" />
+            </td>
+            <td>{formatDuration(elapsed(run.start_time, run.end_time, props.now))}</td>
+            <td>{run.attempts}</td>
+            <td className="jp-FlowsRunView-message">{run.message ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+      {props.taskRuns.length > shown.length && (
+        <tfoot>
+          <tr>
+            <td colSpan={6}>{props.taskRuns.length - shown.length} more task run(s)</td>
+          </tr>
+        </tfoot>
+      )}
+    </table>
+  );
+}
+
+function LogView(props: { lines: LogLine[] }): JSX.Element {
+  const ref = React.useRef<HTMLDivElement>(null);
+  const following = React.useRef(true);
+  React.useLayoutEffect(() => {
+    if (ref.current && following.current) {
+      ref.current.scrollTop = ref.current.scrollHeight;
+    }
+  }, [props.lines.length]);
+  const onScroll = () => {
+    const node = ref.current;
+    if (node) {
+      following.current = node.scrollHeight - node.scrollTop - node.clientHeight < 24;
+    }
+  };
+  return (
+    <div className="jp-FlowsRunView-log" data-testid="run-log" ref={ref} onScroll={onScroll}>
+      {props.lines.length === 0 && <div className="jp-FlowsRunView-empty">No log lines yet.</div>}
+      {props.lines.map(line => (
+        <div key={line.id} className={`jp-FlowsLogLine jp-FlowsLogLine-${line.level}`} data-testid="log-line">
+          <span className="jp-FlowsLogLine-time">{formatClock(line.timestamp)}</span>
+          <span className="jp-FlowsLogLine-level">{line.level}</span>
+          {line.task_name && (
+            <span className="jp-FlowsLogLine-task">
+              {line.map_index !== null && line.map_index >= 0 ? `${line.task_name}[${line.map_index}]` : line.task_name}
+            </span>
+          )}
+          <span className="jp-FlowsLogLine-message">{line.message}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function OutputNotebook(props: { run: FlowRunDetail; actions: RunViewActions }): JSX.Element | null {
+  const { run } = props;
+  if (!run.output_path) {
+    return null;
+  }
+  return (
+    <div className="jp-FlowsRunView-output">
+      <span className="jp-FlowsRunView-key">Output notebook</span>
+      {run.output_notebook ? (
+        <a
+          href="#"
+          data-testid="output-notebook-link"
+          onClick={event => {
+            event.preventDefault();
+            props.actions.openNotebook(run.output_notebook as string);
+          }}
+        >
+          {run.output_notebook}
+        </a>
+      ) : (
+        <code data-testid="output-notebook-path" title="outside the Jupyter server's root directory">
+          {run.output_path}
+        </code>
+      )}
+    </div>
+  );
+}
+
+function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunViewActions }): JSX.Element {
+  const [run, setRun] = React.useState<FlowRunDetail | null>(null);
+  const [lines, setLines] = React.useState<LogLine[]>([]);
+  const [error, setError] = React.useState<string | null>(null);
+  const [trigger, setTrigger] = React.useState(0);
+  const lastLogId = React.useRef<number | null>(null);
+
+  usePolling(
+    async () => {
+      try {
+        const detail = await props.client.getFlowRun(props.runId);
+        // Logs are read after the state, so a finished run's last lines are in this fetch.
+        const page = await props.client.getLogs(props.runId, lastLogId.current);
+        if (page.logs.length) {
+          lastLogId.current = page.last_id;
+          setLines(old => [...old, ...page.logs]);
+        }
+        setRun(detail);
+        setError(null);
+        return isActive(detail.state);
+      } catch (e) {
+        setError((e as Error).message);
+        // A run that does not exist will not appear later; other failures (a restarting server) may pass.
+        return !(e instanceof FlowsApiError && e.status === 404);
+      }
+    },
+    LIVE_REFRESH_MS,
+    0,
+    trigger
+  );
+
+  const cancel = async () => {
+    try {
+      setRun(await props.client.cancelFlowRun(props.runId).then(() => props.client.getFlowRun(props.runId)));
+      props.actions.runChanged();
+      setTrigger(t => t + 1);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  if (!run) {
+    return <div className="jp-FlowsRunView-empty">{error ?? 'Loading…'}</div>;
+  }
+  const now = Date.now() / 1000;
+  const params = Object.entries(run.parameters);
+  return (
+    <div className="jp-FlowsRunView-body" data-state={run.state}>
+      <div className="jp-FlowsRunView-header">
+        <h2 className="jp-FlowsRunView-title">{run.name}</h2>
+        <StateBadge state={run.state} testId="run-state" />
+        {isActive(run.state) && (
+          <button className="jp-Button jp-mod-styled jp-mod-warn" data-testid="cancel-run" onClick={() => void cancel()}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {error && <div className="jp-FlowsPanel-error">{error}</div>}
+      <dl className="jp-FlowsRunView-facts">
+        <dt>Flow</dt>
+        <dd>
+          {run.flow_name} v{run.flow_version} in {run.project_name}
+        </dd>
+        <dt>Created</dt>
+        <dd>{formatTimestamp(run.created)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(elapsed(run.start_time, run.end_time, now)) || '—'}</dd>
+        {run.state_message && (
+          <>
+            <dt>Message</dt>
+            <dd data-testid="run-state-message">{run.state_message}</dd>
+          </>
+        )}
+        <dt>Parameters</dt>
+        <dd>
+          {params.length ? (
+            <code data-testid="run-parameters">{params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}</code>
+          ) : (
+            'defaults'
+          )}
+        </dd>
+      </dl>
+      <OutputNotebook run={run} actions={props.actions} />
+      <h3>Timeline</h3>
+      <Timeline taskRuns={run.task_runs} now={now} />
+      <h3>Task runs</h3>
+      <TaskRunTable taskRuns={run.task_runs} now={now} />
+      <h3>Log</h3>
+      <LogView lines={lines} />
+    </div>
+  );
+}
+
+export class RunView extends ReactWidget {
+  constructor(
+    readonly runId: string,
+    private readonly client: FlowsClient,
+    private readonly actions: RunViewActions
+  ) {
+    super();
+    this.addClass('jp-FlowsRunView');
+    this.node.dataset.testid = 'run-view';
+    this.node.dataset.runId = runId;
+  }
+
+  render(): JSX.Element {
+    return <RunViewBody runId={this.runId} client={this.client} actions={this.actions} />;
+  }
+}

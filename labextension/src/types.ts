@@ -1,0 +1,87 @@
+/** What the server extension's REST API returns (see jupyter_flows/jupyter/server/handlers.py). */
+
+import { FlowParameter } from './params';
+import { TimedTaskRun } from './timeline';
+
+export interface Project {
+  id: string;
+  name: string;
+  description: string | null;
+  created: number;
+  flow_count?: number;
+}
+
+export interface FlowVersion {
+  id: string;
+  version: number;
+  archived: boolean;
+  created: number;
+}
+
+export interface Flow {
+  id: string;
+  name: string;
+  project_name: string;
+  version: number;
+  version_group_id: string;
+  archived: boolean;
+  parameters: FlowParameter[];
+  storage_kind: string | null;
+  run_config_kind: string | null;
+  executor_kind: string | null;
+  labels: string[];
+  created: number;
+  versions: FlowVersion[];
+}
+
+export interface FlowRun {
+  id: string;
+  name: string;
+  flow_id: string;
+  flow_name: string;
+  flow_version: number;
+  project_name: string;
+  parameters: Record<string, unknown>;
+  labels: string[];
+  state: string;
+  state_message: string | null;
+  created: number;
+  start_time: number | null;
+  end_time: number | null;
+  output_path: string | null;
+  /** `output_path` relative to the server's root directory, when it lies under it (openable in JupyterLab). */
+  output_notebook?: string | null;
+}
+
+export type TaskRun = TimedTaskRun & {
+  message: string | null;
+  attempts: number;
+};
+
+export interface FlowRunDetail extends FlowRun {
+  task_runs: TaskRun[];
+  states: Array<{ state: string; message: string | null; timestamp: number }>;
+}
+
+export interface FlowRunPage {
+  flow_runs: FlowRun[];
+  limit: number;
+  offset: number;
+  has_more: boolean;
+}
+
+export interface LogLine {
+  id: number;
+  level: string;
+  timestamp: number;
+  message: string;
+  task_name: string | null;
+  task_slug: string | null;
+  map_index: number | null;
+}
+
+export interface LogPage {
+  logs: LogLine[];
+  /** Pass back as `after` to get only newer lines. */
+  last_id: number | null;
+}
