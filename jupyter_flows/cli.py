@@ -174,11 +174,23 @@ def load_flows_from_module(name: str) -> list:
               help="A Python file defining flows (repeatable).")
 @click.option("--module", "-m", "modules", multiple=True, help="An importable module defining flows (repeatable).")
 @click.option("--label", "-l", "labels", multiple=True, help="A label added to the flows' runs (repeatable).")
-def register(project: str, paths: tuple[str, ...], modules: tuple[str, ...], labels: tuple[str, ...]) -> None:
-    """Register every flow defined in FILE.py files or modules under PROJECT."""
-    if not paths and not modules:
-        raise InputError("give at least one --path FILE.py or --module NAME to register flows from")
+@click.option("--notebook", type=click.Path(dir_okay=False), default=None,
+              help="A notebook to register as a flow; its cell tagged 'parameters' gives the parameters.")
+@click.option("--name", "-n", "notebook_name", default=None,
+              help="Name of the --notebook flow (default: the notebook's file name without .ipynb).")
+def register(project: str, paths: tuple[str, ...], modules: tuple[str, ...], labels: tuple[str, ...],
+             notebook: str | None, notebook_name: str | None) -> None:
+    """Register every flow defined in FILE.py files or modules, or a --notebook, under PROJECT."""
+    if not paths and not modules and not notebook:
+        raise InputError("give at least one --path FILE.py, --module NAME or --notebook FILE.ipynb to register "
+                         "flows from")
+    if notebook_name is not None and notebook is None:
+        raise InputError("--name names the flow of a --notebook; give --notebook FILE.ipynb too")
     flows = [f for p in paths for f in load_flows_from_file(p)] + [f for m in modules for f in load_flows_from_module(m)]
+    if notebook:
+        from .storage.notebook import notebook_flow
+
+        flows.append(notebook_flow(notebook, notebook_name))
     backend = _backend()
     for flow in flows:
         flow_id = flow.register(project_name=project, labels=list(labels) or None)

@@ -280,3 +280,15 @@ def _copy_atomically(source: Path, target: Path) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def notebook_flow(path: str | os.PathLike, name: str | None = None, **options: Any):
+    """``Flow(name, storage=Notebook(path, **options))``; the name defaults to the file name without ``.ipynb``.
+
+    >>> notebook_flow("analysis.ipynb").name
+    'analysis'
+    """
+    from ..core.flow import Flow
+
+    storage = Notebook(path, **options)
+    return Flow(name or Path(storage.path).stem, storage=storage)
