@@ -120,6 +120,7 @@ class Notebook(Storage):
         runs read the stored copy, through :meth:`get_flow`.
         """
         options = dict(data)
+        options.pop("type", None)
         storage = cls.__new__(cls)
         Storage.__init__(storage, labels=options.pop("labels", None),
                          add_default_labels=options.pop("add_default_labels", True))
