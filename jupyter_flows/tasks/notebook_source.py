@@ -80,8 +80,8 @@ def check_type(spec_name: str, type_name: str | None, value: Any, where: str) ->
     fits = isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
     if not fits:
         raise ParameterError(
-            f"parameter {spec_name!r} of {where} is a {type_name} (from its parameters cell), "
-            f"got {type(value).__name__} {value!r:.60}; pass a {type_name}"
+            f"parameter {spec_name!r} of {where} expects {type_name} (from its parameters cell), "
+            f"got {type(value).__name__} {value!r:.60}; pass a value of type {type_name}"
         )
 
 
