@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
@@ -33,9 +33,10 @@ _WRITE = "jupyter_flows_write"
 def display_url(url: str) -> str:
     """The URL as shown in messages: with any password hidden."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return url
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
 
 
 def backend_error(url: str, exc: BaseException, doing: str) -> BackendError:
@@ -117,22 +118,33 @@ def transaction(engine: Engine, url: str, doing: str, write: bool) -> Iterator[C
 def migrate(engine: Engine, url: str) -> int:
     """Bring the schema to :data:`schema.LATEST_VERSION`; return the version found before.
 
-    Runs in one write transaction, so concurrent first users wait for each
-    other and each migration is applied exactly once.
+    The common case (schema current) is one read. Otherwise the migrations run
+    in one write transaction that reads the version again, so concurrent first
+    users wait for each other and each migration is applied exactly once.
     """
+    with transaction(engine, url, "read its schema version", write=False) as conn:
+        found = _current_version(conn, url)
+    if found == schema.LATEST_VERSION:
+        return found
     with transaction(engine, url, "create or upgrade its tables", write=True) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(724110)"))  # serialise first-time creation
         schema.metadata.create_all(conn, tables=[schema.schema_version])
-        found = conn.execute(select(schema.schema_version.c.version).order_by(
-            schema.schema_version.c.version.desc()).limit(1)).scalar() or 0
-        if found > schema.LATEST_VERSION:
-            raise BackendError(
-                f"backend {display_url(url)} has schema version {found}, newer than this jupyter-flows "
-                f"understands ({schema.LATEST_VERSION}); upgrade jupyter-flows"
-            )
+        found = _current_version(conn, url)
         for version, _description, apply in schema.MIGRATIONS:
             if version > found:
                 apply(conn)
                 conn.execute(insert(schema.schema_version).values(version=version, applied=time.time()))
         return found
+
+
+def _current_version(conn: Connection, url: str) -> int:
+    if not inspect(conn).has_table(schema.schema_version.name):
+        return 0
+    found = conn.execute(select(func.max(schema.schema_version.c.version))).scalar() or 0
+    if found > schema.LATEST_VERSION:
+        raise BackendError(
+            f"backend {display_url(url)} has schema version {found}, newer than this "
+            f"jupyter-flows understands ({schema.LATEST_VERSION}); upgrade jupyter-flows"
+        )
+    return found

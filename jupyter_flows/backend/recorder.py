@@ -5,6 +5,9 @@ the hot path here only appends a small tuple to a buffer and glances at the
 clock; a flush (one transaction, one ``executemany`` per table) happens when
 the buffer holds ``batch_size`` items, when ``flush_interval`` seconds have
 passed since the last one (checked on each event), and when the run ends.
+A flush that fails (the database is locked or gone) keeps the buffer and is
+tried again after ``retry_interval`` seconds and at the end of the run, where
+a lasting failure is raised: records are late, never silently dropped.
 """
 
 from __future__ import annotations
@@ -39,11 +42,12 @@ class BackendRecorder(RunListener):
     """
 
     def __init__(self, backend: Backend | None = None, flow_id: str | None = None,
-                 batch_size: int = 500, flush_interval: float = 0.5):
+                 batch_size: int = 500, flush_interval: float = 0.5, retry_interval: float = 2.0):
         self.backend = backend or Backend()
         self.flow_id = flow_id
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        self.retry_interval = retry_interval
         self.flow_run_id: str | None = None
         self._tasks: list[tuple] = []
         self._logs: list[tuple] = []
@@ -108,17 +112,19 @@ class BackendRecorder(RunListener):
     # -- writing -------------------------------------------------------------------------------
 
     def _maybe_flush(self) -> None:
-        if (len(self._tasks) + len(self._logs) >= self.batch_size
-                or time.monotonic() - self._last_flush >= self.flush_interval):
-            self.flush()
+        now = time.monotonic()
+        if len(self._tasks) + len(self._logs) >= self.batch_size or now - self._last_flush >= self.flush_interval:
+            # after a failed flush, wait before trying again: each try may wait out the busy timeout
+            if self._flush_error is None or now - self._last_flush >= self.retry_interval:
+                self.flush()
 
     def flush(self) -> None:
         """Write what is buffered in one transaction; on a backend error keep it for the next try."""
-        self._last_flush = time.monotonic()
         if self.flow_run_id is None:
             return
         rows = self._tasks + list(self._running.values())
         if not rows and not self._logs:
+            self._last_flush = time.monotonic()
             return
         try:
             self.backend.record(
@@ -131,11 +137,12 @@ class BackendRecorder(RunListener):
                 logger.warning("Could not record flow run %s in the backend (will retry): %s",
                                self.flow_run_id, exc)
             self._flush_error = exc
-            return
-        self._flush_error = None
-        self._tasks = []
-        self._logs = []
-        self._running = {}
+        else:
+            self._flush_error = None
+            self._tasks = []
+            self._logs = []
+            self._running = {}
+        self._last_flush = time.monotonic()
 
     def _mapped_parents(self) -> list[tuple]:
         """Final rows of the mapped tasks' parents (map index -1), spanning their children's times."""
