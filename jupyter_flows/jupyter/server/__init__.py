@@ -1,0 +1,18 @@
+"""The jupyter_server extension: a JSON REST API over the backend under ``/jupyter-flows/api/``.
+
+The JupyterLab extension (labextension/) is its client. Enabled by the
+``jupyter_server_config.d/jupyter_flows.json`` switch the wheel installs, or
+by ``jupyter server extension enable jupyter_flows``.
+"""
+
+from __future__ import annotations
+
+from .handlers import setup_handlers
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    from ...backend import Backend
+
+    backend = Backend()
+    setup_handlers(server_app.web_app, backend)
+    server_app.log.info("jupyter-flows API at /jupyter-flows/api/, backend %r", backend)

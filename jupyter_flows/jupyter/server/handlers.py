@@ -1,0 +1,197 @@
+"""REST handlers under ``/jupyter-flows/api/``: thin adapters from HTTP to the backend API.
+
+Every handler is authenticated (token or login), authorised on the
+``jupyter_flows`` resource (GET reads, POST writes) and, for POST, protected
+by jupyter_server's XSRF check. Handlers check the request's values
+(``requests``), call the backend in a worker thread (its calls block on
+SQLite), and shape the answer (``views``). Backend errors become HTTP errors:
+an unknown id 404, a bad value 400, each with a JSON ``{"message": ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from ...exceptions import JupyterFlowsError, NotFoundError
+from . import requests, views
+
+AUTH_RESOURCE = "jupyter_flows"
+_ID = r"(?P<run_id>[^/]+)"
+
+
+class FlowsAPIHandler(APIHandler):
+    """Shared plumbing: the backend, running its calls off the event loop, JSON answers."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def backend(self):
+        return self.settings["jupyter_flows_backend"]
+
+    @property
+    def root_dir(self) -> str:
+        return self.settings.get("server_root_dir") or self.contents_manager.root_dir
+
+    async def call(self, method: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking backend call in a worker thread and map its errors to HTTP errors."""
+        try:
+            return await asyncio.to_thread(partial(method, *args, **kwargs))
+        except NotFoundError as exc:
+            raise web.HTTPError(404, str(exc)) from exc
+        except requests.BadRequest as exc:
+            raise web.HTTPError(exc.status, str(exc)) from exc
+        except ValueError as exc:  # ParameterError, NotebookError, ConfigurationError, a bad state name
+            raise web.HTTPError(400, str(exc)) from exc
+        except JupyterFlowsError as exc:  # BackendError, StorageError: the request was fine, the work failed
+            raise web.HTTPError(500, str(exc)) from exc
+
+    def checked(self, check: Callable, *args: Any, **kwargs: Any) -> Any:
+        """A value from ``requests``, turning its refusal into an HTTP error."""
+        try:
+            return check(*args, **kwargs)
+        except requests.BadRequest as exc:
+            raise web.HTTPError(exc.status, str(exc)) from exc
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+
+class ProjectsHandler(FlowsAPIHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply({"projects": await self.call(self.backend.list_projects)})
+
+
+class FlowsHandler(FlowsAPIHandler):
+    """``GET flows?project=P&archived=true``: flows with their versions, parameters and storage kind."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        project = self.get_query_argument("project", None) or None
+        include_archived = self.get_query_argument("archived", "false").lower() in ("1", "true", "yes")
+        flows = await self.call(self.backend.list_flows, project_name=project, include_archived=True)
+        self.reply({"flows": views.flow_summaries(flows, include_archived)})
+
+
+class FlowRunsHandler(FlowsAPIHandler):
+    """``GET flow-runs?flow_id=&project=&state=&limit=&offset=`` (newest first); ``POST flow-runs`` starts one."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        limit = self.checked(requests.integer, "limit", self.get_query_argument("limit", None),
+                             default=50, minimum=1, maximum=requests.MAX_PAGE)
+        offset = self.checked(requests.integer, "offset", self.get_query_argument("offset", None),
+                              default=0, minimum=0)
+        states = self.checked(requests.states, self.get_query_arguments("state"))
+        # One more than asked tells whether a next page exists without counting every run.
+        runs = await self.call(self.backend.list_flow_runs, flow_id=self.get_query_argument("flow_id", None) or None,
+                               project_name=self.get_query_argument("project", None) or None,
+                               state=states, limit=limit + 1, offset=offset)
+        self.reply({"flow_runs": runs[:limit], "limit": limit, "offset": offset, "has_more": len(runs) > limit})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.checked(requests.json_object, self.request.body)
+        flow_id = self.checked(requests.text, body, "flow_id", required=True)
+        parameters = self.checked(requests.mapping, body, "parameters")
+        labels = self.checked(requests.string_list, body, "labels")
+        run_name = self.checked(requests.text, body, "run_name", required=False)
+        run = await self.call(self.backend.create_flow_run, flow_id=flow_id, parameters=parameters,
+                              labels=labels, run_name=run_name)
+        self.reply(run, status=201)
+
+
+class FlowRunHandler(FlowsAPIHandler):
+    """``GET flow-runs/<id>``: the run, its state history and its task runs."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        run = await self.call(self.backend.get_flow_run, run_id)
+        task_runs = await self.call(self.backend.get_task_runs, run_id)
+        self.reply(views.flow_run_detail(run, task_runs, self.root_dir))
+
+
+class FlowRunLogsHandler(FlowsAPIHandler):
+    """``GET flow-runs/<id>/logs?after=<log id>&limit=``: log lines newer than ``after``, oldest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        after = self.checked(requests.integer, "after", self.get_query_argument("after", None), default=None, minimum=0)
+        limit = self.checked(requests.integer, "limit", self.get_query_argument("limit", None),
+                             default=None, minimum=1, maximum=10_000)
+        logs = await self.call(self.backend.get_logs, run_id, after=after, limit=limit)
+        self.reply(views.log_page(logs, after))
+
+
+class CancelFlowRunHandler(FlowsAPIHandler):
+    """``POST flow-runs/<id>/cancel``: a run not finished becomes Cancelled (its agent stops it)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(self.backend.cancel_flow_run, run_id))
+
+
+class RegisterNotebookHandler(FlowsAPIHandler):
+    """``POST notebooks/register {"path", "project", "name"?}``: the notebook becomes a flow version.
+
+    ``path`` is relative to the server's root directory, as JupyterLab names
+    files. The project is created when it does not exist yet. The kernel of a
+    run starts in the notebook's directory, as it does in JupyterLab.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.checked(requests.json_object, self.request.body)
+        relative = self.checked(requests.text, body, "path", required=True)
+        project = self.checked(requests.text, body, "project", required=True)
+        name = self.checked(requests.text, body, "name", required=False)
+        path = self.checked(requests.notebook_path, self.root_dir, relative)
+        flow_id = await self.call(_register_notebook, self.backend, path, project, name or path.stem)
+        flow = await self.call(self.backend.get_flow, flow_id)
+        versions = await self.call(self.backend.list_flows, project_name=project, include_archived=True)
+        group = [v for v in versions if v["version_group_id"] == flow["version_group_id"]]
+        self.reply(views.flow_summary(flow, group), status=201)
+
+
+def _register_notebook(backend, path: Path, project: str, name: str) -> str:
+    from ...backend import Client
+    from ...core.flow import Flow
+    from ...storage.notebook import Notebook
+
+    client = Client(backend=backend)
+    client.create_project(project)
+    flow = Flow(name, storage=Notebook(path, cwd=path.parent))
+    return client.register(flow, project_name=project)
+
+
+def setup_handlers(web_app, backend) -> None:
+    web_app.settings["jupyter_flows_backend"] = backend
+    base = url_path_join(web_app.settings["base_url"], "jupyter-flows", "api")
+    web_app.add_handlers(".*$", [
+        (url_path_join(base, "projects"), ProjectsHandler),
+        (url_path_join(base, "flows"), FlowsHandler),
+        (url_path_join(base, "flow-runs"), FlowRunsHandler),
+        (url_path_join(base, "flow-runs", _ID), FlowRunHandler),
+        (url_path_join(base, "flow-runs", _ID, "logs"), FlowRunLogsHandler),
+        (url_path_join(base, "flow-runs", _ID, "cancel"), CancelFlowRunHandler),
+        (url_path_join(base, "notebooks", "register"), RegisterNotebookHandler),
+    ])

@@ -1,0 +1,69 @@
+"""A real Jupyter server (pytest-jupyter) with the jupyter_flows extension, its backend in the test's home.
+
+``agent`` starts a real local agent process on the same home, so that flow
+runs created through the API are claimed and executed; it is stopped (and
+the runs it started with it) when the test ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from jupyter_flows.backend import Backend
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}}}
+
+
+@pytest.fixture
+def backend(jupyter_flows_home):
+    backend = Backend()
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def api(jp_fetch):
+    """``await api("GET", "flow-runs", params=...)`` -> (status, JSON body); errors answer too, not raise."""
+    from tornado.httpclient import HTTPClientError
+
+    async def call(method: str, *path: str, body=None, raw_body: bytes | None = None, params=None, headers=None):
+        kwargs = {"method": method, "params": params, "headers": headers}
+        if method == "POST":
+            kwargs["body"] = raw_body if raw_body is not None else json.dumps(body if body is not None else {})
+        try:
+            response = await jp_fetch("jupyter-flows", "api", *path, **kwargs)
+        except HTTPClientError as exc:
+            response = exc.response
+            if response is None:
+                raise
+        return response.code, json.loads(response.body or b"null")
+
+    return call
+
+
+@pytest.fixture
+def agent(jupyter_flows_home, tmp_path):
+    """A local agent process polling this test's backend."""
+    log = open(tmp_path / "agent.log", "w")
+    env = {**os.environ, "JUPYTER_FLOWS_HOME": str(jupyter_flows_home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.1"}
+    process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield process
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
