@@ -45,7 +45,8 @@ USAGE = """\
                                  register a notebook as a flow
 
 Executors: """ + EXECUTOR_HELP + """
-Parameter values are JSON when valid JSON (--param n=[4,5]), else text.
+Parameter values are JSON when valid JSON (--param n=[4,5]), else text; quote a value with
+spaces whole: --param 'people=["Arthur", "Ford"]'.
 Add --debug to any line to see the full traceback of an error; `%flow COMMAND --help` for details.
 """
 
@@ -155,12 +156,23 @@ def _notebook_register_args():
 def _parse(parser_function, line: str):
     """Parse ``line`` with a command's parser, or print the command's help and return None.
 
-    Quotes are shell-like (``--param people='["Arthur", "Ford"]'``) and removed.
+    JSON can be typed as is (``--param people=["Arthur","Ford"]``); a value
+    with spaces is quoted whole (``--param 'people=["Arthur", "Ford"]'``).
     """
     if _wants_help(line):
         print(parser_function.parser.format_help())
         return None
-    return parser_function.parser.parse_args(arg_split(line, posix=True))
+    return parser_function.parser.parse_args(split_line(line))
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic line into words, keeping quotes inside a word (JSON's) and removing those around one."""
+    words = []
+    for word in arg_split(line, posix=False):
+        if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
+            word = word[1:-1]
+        words.append(word)
+    return words
 
 
 @magics_class

@@ -34,8 +34,7 @@ class ExecutorPicker(widgets.VBox):
         self.num_workers = widgets.BoundedIntText(value=0, min=0, max=1024, description="Workers",
                                                   style=style, layout=widgets.Layout(width="14em"))
         self.num_workers_hint = widgets.HTML("<small>0 = one per CPU core</small>")
-        self.dask_mode = widgets.RadioButtons(options=[KIND_NAMES = {name for _, name in KINDS}
-TEMPORARY, CONNECT], value=TEMPORARY,
+        self.dask_mode = widgets.RadioButtons(options=[TEMPORARY, CONNECT], value=TEMPORARY,
                                               description="Cluster", style=style)
         self.address = widgets.Text(value="", placeholder="tcp://127.0.0.1:8786", description="Address",
                                     style=style)

@@ -1,0 +1,108 @@
+"""An IPython shell with the jupyter-flows magics, a hello-flow task in it, and a real local agent.
+
+The shell is IPython's test instance (one per process); each test starts
+from a reset namespace with the extension loaded. The agent is a real
+``jupyter-flows agent local start`` process on the test's own home, stopped
+(SIGINT, then SIGKILL) when the test ends.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing.globalipapp import start_ipython
+
+HELLO_TASK = '''
+import os
+from jupyter_flows import task, Parameter, context
+
+@task
+def say_hello(name):
+    greeting = os.environ.get("GREETING", "Hello")
+    context.get("logger").info(f"{greeting}, {name}!")
+    return f"{greeting}, {name}!"
+'''
+
+HELLO_FLOW_CELL = '''%%flow hello-flow
+people = Parameter("people", default=["Arthur", "Ford", "Marvin"])
+say_hello.map(people)
+'''
+
+
+@pytest.fixture
+def ip():
+    shell = start_ipython() or InteractiveShell.instance()
+    shell.reset(new_session=False)
+    shell.run_line_magic("load_ext", "jupyter_flows")
+    yield shell
+    shell.reset(new_session=False)
+
+
+def run(shell, code: str):
+    """Run a cell and fail the test with the cell's own error if it raised."""
+    result = shell.run_cell(code)
+    if not result.success:
+        raise result.error_in_exec or result.error_before_exec
+    return result.result
+
+
+@pytest.fixture
+def hello(ip):
+    """The shell with ``say_hello`` defined and ``%%flow hello-flow`` run."""
+    run(ip, HELLO_TASK)
+    run(ip, HELLO_FLOW_CELL)
+    return ip
+
+
+@pytest.fixture
+def html_display(ip):
+    """Make the shell produce text/html beside text/plain, as a notebook kernel does."""
+    formatter = ip.display_formatter
+    saved = list(formatter.active_types)
+    formatter.active_types = saved + ["text/html"]
+    yield
+    formatter.active_types = saved
+
+
+@pytest.fixture
+def magics(ip):
+    return ip.magics_manager.registry["FlowMagics"]
+
+
+@pytest.fixture
+def fast_agent_intervals(monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.1")
+    monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "1")
+
+
+@pytest.fixture
+def agent(tmp_path, fast_agent_intervals):
+    """A real local agent polling this test's backend."""
+    log_path = tmp_path / "agent.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    yield AgentProcess(process, log_path)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class AgentProcess:
+    def __init__(self, process: subprocess.Popen, log_path: Path):
+        self.process = process
+        self.log_path = log_path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
