@@ -113,7 +113,7 @@ class ConfigForm(widgets.VBox):
             else:
                 config = UniversalRun(env=env, labels=list(self.labels.value))
         except ConfigurationError as exc:
-            self.run_config_error.value = f'<span style="color:#dc3545">{html.escape(str(exc))}</span>'
+            self.run_config_error.value = f'<span style="color:#dc3545">{html.escape(str(exc), quote=False)}</span>'
             raise
         self.run_config_error.value = ""
         return config
@@ -218,5 +218,5 @@ class ConfigForm(widgets.VBox):
 
     def _say(self, message_html: str, error: bool = False) -> None:
         if error:
-            message_html = f'<span style="color:#dc3545">{html.escape(message_html)}</span>'
+            message_html = f'<span style="color:#dc3545">{html.escape(message_html, quote=False)}</span>'
         self.status.value = message_html

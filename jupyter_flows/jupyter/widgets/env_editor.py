@@ -107,7 +107,7 @@ class EnvEditor(widgets.VBox):
 
     def check(self) -> list[str]:
         problems = self.problems()
-        self.error.value = "".join(f'<div style="color:#dc3545">{html.escape(p)}</div>' for p in problems)
+        self.error.value = "".join(f'<div style="color:#dc3545">{html.escape(p, quote=False)}</div>' for p in problems)
         return problems
 
     def env(self) -> dict[str, str]:

@@ -80,7 +80,7 @@ class ExecutorPicker(widgets.VBox):
         try:
             executor = self._build()
         except ExecutorError as exc:
-            self.error.value = f'<span style="color:#dc3545">{html.escape(str(exc))}</span>'
+            self.error.value = f'<span style="color:#dc3545">{html.escape(str(exc), quote=False)}</span>'
             raise
         self.error.value = ""
         return executor

@@ -47,7 +47,7 @@ class _Input:
         try:
             value = self._read()
         except ParameterError as exc:
-            self.error.value = f'<span style="color:#dc3545">{html.escape(str(exc))}</span>'
+            self.error.value = f'<span style="color:#dc3545">{html.escape(str(exc), quote=False)}</span>'
             raise
         self.error.value = ""
         return value
