@@ -27,7 +27,24 @@ def _jupyter_server_extension_points() -> list[dict]:
 def _jupyter_labextension_paths() -> list[dict]:
     return [{"src": "labextension", "dest": "jupyter-flows"}]
 
+
+_LAZY_SUBMODULES = ("backend", "run_configs", "storage")
+
+
+def __getattr__(name: str):
+    """``jupyter_flows.storage``, ``.run_configs`` and ``.backend`` without importing them up front.
+
+    The backend pulls in SQLAlchemy and storage the notebook machinery; a task
+    worker that only runs tasks never needs either.
+    """
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
-    "Flow", "Parameter", "State", "Task", "context", "executors", "flatten", "signals",
-    "task", "triggers", "unmapped",
+    "Flow", "Parameter", "State", "Task", "backend", "context", "executors", "flatten", "run_configs",
+    "signals", "storage", "task", "triggers", "unmapped",
 ]
