@@ -59,8 +59,7 @@ class RunFollower:
             pass  # the view then lists tasks as their runs appear
         self.run = run
         self.view.begin(run["flow_name"], run["id"], tasks, state_name=run["state"],
-                        start_time=run.get("created"))
-        self._show_state(run)
+                        start_time=run.get("created"), message=self._message(run))
 
     def _follow(self) -> None:
         try:
@@ -89,7 +88,11 @@ class RunFollower:
         return False
 
     def _show_state(self, run: dict) -> None:
-        self.view.set_state(run["state"], WAITING.get(run["state"], run.get("state_message")))
+        self.view.set_state(run["state"], self._message(run))
+
+    @staticmethod
+    def _message(run: dict) -> str | None:
+        return WAITING.get(run["state"], run.get("state_message"))
 
 
 def follow(flow_run_id: str, view: RunView | None = None, backend: Backend | None = None,

@@ -32,6 +32,7 @@ from ...engine.events import RunListener
 from ...engine.state import STATE_CLASSES, State
 
 REFRESH_INTERVAL = 0.25
+ELAPSED_REFRESH = 1.0  # while nothing happens, the elapsed time still moves once a second
 MAX_LOG_LINES = 100
 MAX_FAILURES_SHOWN = 20
 # The backend's row for a mapped task's parent says how many children it has.
@@ -155,12 +156,13 @@ class RunView(RunListener):
     # -- feeding from elsewhere (the backend follower) -----------------------------------------------
 
     def begin(self, flow_name: str, flow_run_id: str | None, tasks: Iterable[tuple[str, str]] = (),
-              state_name: str = "Running", start_time: float | None = None) -> None:
+              state_name: str = "Running", start_time: float | None = None, message: str | None = None) -> None:
         """The run starts (or is first seen): name it and lay out its tasks, in order."""
         with self._lock:
             self.flow_name = flow_name
             self.flow_run_id = flow_run_id
             self.state_name = state_name
+            self.state_message = message
             self.start_time = start_time or self.start_time or time.time()
             for slug, name in tasks:
                 self._task(slug, name)
@@ -286,7 +288,9 @@ class RunView(RunListener):
         # Redraws what listener calls left pending, and keeps the elapsed time moving
         # while a long task runs and nothing calls the listener.
         while not self.finished.wait(self.interval):
-            self._render(force=True)
+            since = time.monotonic() - self._last_render
+            if since >= self.interval and (self._dirty or since >= ELAPSED_REFRESH):
+                self._render(force=True)
 
     def _render(self, force: bool = False) -> None:
         with self._lock:
