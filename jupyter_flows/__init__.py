@@ -6,6 +6,7 @@ run them here or register them for an agent, and watch them live.
 
 from . import executors
 from .core import Flow, Parameter, Task, flatten, task, unmapped
+from .engine import logging as _logging  # noqa: F401  (configures the console handler)
 from .engine import signals, triggers
 from .engine.context import context
 from .engine.state import State

@@ -97,7 +97,8 @@ def _configure() -> None:
         console.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s - %(prefix)s%(message)s"))
         console.addFilter(_add_prefix)
         run_logger.addHandler(console)
-        run_logger.setLevel(config.log_level())
+        if run_logger.level == logging.NOTSET:  # a level the user already chose stays
+            run_logger.setLevel(config.log_level())
         run_logger.propagate = False
     task_logger = logging.getLogger(TASK_LOGGER_NAME)
     if not any(isinstance(h, _CaptureHandler) for h in task_logger.handlers):
