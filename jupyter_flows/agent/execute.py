@@ -21,6 +21,7 @@ import threading
 from typing import Iterator
 
 from .. import config
+from ..engine.events import RunListener
 from ..exceptions import JupyterFlowsError
 
 log = logging.getLogger("jupyter_flows.agent")
@@ -29,16 +30,61 @@ log = logging.getLogger("jupyter_flows.agent")
 FINAL_STATES = frozenset({"Success", "Failed", "Cancelled"})
 
 
+class LockedListener(RunListener):
+    """Passes events to a listener under a lock, so that another thread may call its ``flush``.
+
+    The recorder writes what it buffered when an event comes; during a long
+    task no event comes, so the heartbeat thread flushes it (log lines of
+    tasks that already finished then reach the backend, and survive a crash).
+    """
+
+    def __init__(self, listener):
+        self.listener = listener
+        self.lock = threading.Lock()
+
+    def flow_run_started(self, flow, flow_run_id, parameters):
+        with self.lock:
+            self.listener.flow_run_started(flow, flow_run_id, parameters)
+
+    def task_mapped(self, task_slug, task_name, n_children):
+        with self.lock:
+            self.listener.task_mapped(task_slug, task_name, n_children)
+
+    def task_run_started(self, task_slug, task_name, map_index):
+        with self.lock:
+            self.listener.task_run_started(task_slug, task_name, map_index)
+
+    def task_run_finished(self, run):
+        with self.lock:
+            self.listener.task_run_finished(run)
+
+    def log(self, entry):
+        with self.lock:
+            self.listener.log(entry)
+
+    def flow_run_finished(self, state):
+        with self.lock:
+            self.listener.flow_run_finished(state)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.listener.flush()
+
+
 class Heartbeat:
     """Calls ``backend.heartbeat(run_id)`` every ``interval`` seconds from a daemon thread.
+
+    After each beat it calls ``flush`` when given (see :class:`LockedListener`).
 
     With ``watch_cancel=True`` (only from the main thread) it interrupts the
     main thread when the heartbeat's answer says someone cancelled the run, so
     that the flow runner stops and records ``Cancelled`` even without an agent.
     """
 
-    def __init__(self, backend, flow_run_id: str, interval: float | None = None, watch_cancel: bool = False):
+    def __init__(self, backend, flow_run_id: str, interval: float | None = None, watch_cancel: bool = False,
+                 flush=None):
         self.backend = backend
+        self.flush = flush
         self.flow_run_id = flow_run_id
         self.interval = config.heartbeat_interval() if interval is None else interval
         self.watch_cancel = watch_cancel and threading.current_thread() is threading.main_thread()
@@ -61,6 +107,8 @@ class Heartbeat:
                 if self.watch_cancel and state == "Cancelled" and not self.cancelled:
                     self.cancelled = True
                     _thread.interrupt_main()
+                if self.flush is not None:
+                    self.flush()
             except Exception as exc:  # a busy or unreachable backend must not kill the run
                 log.warning("heartbeat of flow run %s failed: %s", self.flow_run_id, exc)
             if self._stop.wait(self.interval):
@@ -124,7 +172,8 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
     if run["state"] in FINAL_STATES:
         log.info("flow run %s is already %s; nothing to do", flow_run_id, run["state"])
         return run["state"]
-    heartbeat = Heartbeat(backend, flow_run_id, watch_cancel=True)
+    recorder = LockedListener(BackendRecorder(backend, flow_id=run["flow_id"]))
+    heartbeat = Heartbeat(backend, flow_run_id, watch_cancel=True, flush=recorder.flush)
     try:
         with heartbeat, contextlib.ExitStack() as stack:
             flow_record = backend.get_flow(run["flow_id"])
@@ -141,7 +190,7 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
             try:
                 executor = executor_from_dict(flow_record.get("executor"))
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
-                                 listeners=[BackendRecorder(backend, flow_id=run["flow_id"])],
+                                 listeners=[recorder],
                                  flow_run_id=flow_run_id)
             except JupyterFlowsError as exc:
                 return _fail(backend, flow_run_id, _describe(exc))

@@ -57,7 +57,7 @@ def test_cancelled_run_ends_cancelled_and_its_process_is_gone(tmp_path, start_ag
     assert agent.process.poll() is None, "the agent keeps running after a cancel"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_stopping_an_agent_with_a_run_in_flight_leaves_the_run_finished(
         tmp_path, start_agent, backend, slow_flow, signum):
     pid_file = tmp_path / "pid"
@@ -116,6 +116,7 @@ with Flow("quick-flow") as flow:
 '''
 
 
+@pytest.mark.timeout(900)
 def test_two_agents_on_one_backend_run_each_of_100_runs_exactly_once(tmp_path, start_agent, backend):
     flow = register_file(backend, write_flow_file(tmp_path, QUICK_FLOW))
     first = start_agent("--concurrency", "4")
