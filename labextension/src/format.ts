@@ -45,3 +45,9 @@ export function formatClock(epochSeconds: number): string {
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
+
+/** `hello-flow-341df9f2` shown under flow `hello-flow` reads `341df9f2`; other names stay whole. */
+export function shortRunName(runName: string, flowName: string): string {
+  const prefix = `${flowName}-`;
+  return runName.startsWith(prefix) && runName.length > prefix.length ? runName.slice(prefix.length) : runName;
+}

@@ -68,7 +68,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         const content = new RunView(runId, client, {
           openNotebook: path => void app.commands.execute('docmanager:open', { path }),
-          runChanged: () => panel.refresh()
+          runChanged: () => panel.refresh(),
+          runLoaded: run => {
+            widget.title.label = run.name;
+            widget.title.caption = `${run.flow_name} v${run.flow_version} (${run.project_name}): ${run.state}`;
+          }
         });
         const widget = new MainAreaWidget({ content });
         widget.id = `jupyter-flows-run-${runId}`;

@@ -10,7 +10,7 @@ import * as React from 'react';
 
 import { StateBadge } from './badge';
 import { FlowsClient } from './client';
-import { elapsed, formatDuration, formatTimestamp } from './format';
+import { elapsed, formatDuration, formatTimestamp, shortRunName } from './format';
 import { usePolling } from './polling';
 import { isActive } from './states';
 import { Flow, FlowRun, Project } from './types';
@@ -59,7 +59,7 @@ function RunItem(props: { run: FlowRun; actions: PanelActions }): JSX.Element {
         onClick={() => props.actions.openRun(run.id)}
       >
         <StateBadge state={run.state} />
-        <span className="jp-FlowsPanel-runName">{run.name}</span>
+        <span className="jp-FlowsPanel-runName">{shortRunName(run.name, run.flow_name)}</span>
         <span className="jp-FlowsPanel-runMeta">{duration || formatTimestamp(run.created)}</span>
       </button>
     </li>

@@ -91,7 +91,8 @@ export function parseValue(parameter: FlowParameter, raw: RawValue): unknown {
   } catch (error) {
     throw new ParameterValueError(
       parameter.name,
-      `parameter ${parameter.name} takes JSON (e.g. "text", 3, true or ["a", "b"]), got ${text}: ${(error as Error).message}`
+      `parameter ${parameter.name} takes JSON (e.g. "text", 3, true or ["a", "b"]); ${text} is not valid JSON: ` +
+        (error as Error).message
     );
   }
 }

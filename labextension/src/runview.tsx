@@ -13,7 +13,7 @@ import { FlowsApiError, FlowsClient } from './client';
 import { elapsed, formatClock, formatDuration, formatTimestamp } from './format';
 import { usePolling } from './polling';
 import { isActive, stateColour } from './states';
-import { layoutTimeline, taskRunLabel } from './timeline';
+import { layoutTimeline, orderTaskRuns } from './timeline';
 import { FlowRunDetail, LogLine, TaskRun } from './types';
 
 export const LIVE_REFRESH_MS = 1000;
@@ -23,6 +23,8 @@ const MAX_ROWS = 300;
 export interface RunViewActions {
   openNotebook(path: string): void;
   runChanged(): void;
+  /** The run was (re)loaded: the tab shows its name and state. */
+  runLoaded(run: FlowRunDetail): void;
 }
 
 function Timeline(props: { taskRuns: TaskRun[]; now: number }): JSX.Element {
@@ -70,7 +72,7 @@ function Timeline(props: { taskRuns: TaskRun[]; now: number }): JSX.Element {
 }
 
 function TaskRunTable(props: { taskRuns: TaskRun[]; now: number }): JSX.Element {
-  const shown = props.taskRuns.slice(0, MAX_ROWS);
+  const shown = orderTaskRuns(props.taskRuns).slice(0, MAX_ROWS);
   return (
     <table className="jp-FlowsRunView-tasks" data-testid="task-runs-table">
       <thead>
@@ -86,7 +88,7 @@ function TaskRunTable(props: { taskRuns: TaskRun[]; now: number }): JSX.Element 
       <tbody>
         {shown.map(run => (
           <tr key={`${run.task_slug}:${run.map_index}`} data-task-slug={run.task_slug} data-map-index={run.map_index}>
-            <td title={run.task_slug}>{taskRunLabel({ task_name: run.task_name, map_index: -1 })}</td>
+            <td title={run.task_slug}>{run.task_name}</td>
             <td>{run.map_index >= 0 ? run.map_index : ''}</td>
             <td>
               <StateBadge state={run.state} testId="task-run-state" />
@@ -187,6 +189,7 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
           setLines(old => [...old, ...page.logs]);
         }
         setRun(detail);
+        props.actions.runLoaded(detail);
         setError(null);
         return isActive(detail.state);
       } catch (e) {

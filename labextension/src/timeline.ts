@@ -60,6 +60,22 @@ const TICK_STEPS = [
   60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400
 ];
 
+/**
+ * Task runs in the order a reader expects: tasks as the backend lists them
+ * (the order they were first recorded), each mapped task's children by map index.
+ */
+export function orderTaskRuns<T extends { task_slug: string; map_index: number }>(runs: T[]): T[] {
+  const firstSeen = new Map<string, number>();
+  runs.forEach((run, i) => {
+    if (!firstSeen.has(run.task_slug)) {
+      firstSeen.set(run.task_slug, i);
+    }
+  });
+  return [...runs].sort(
+    (a, b) => (firstSeen.get(a.task_slug) as number) - (firstSeen.get(b.task_slug) as number) || a.map_index - b.map_index
+  );
+}
+
 export function taskRunLabel(run: { task_name: string; map_index: number }): string {
   return run.map_index >= 0 ? `${run.task_name}[${run.map_index}]` : run.task_name;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { elapsed, formatDuration } from '../src/format';
+import { elapsed, formatDuration, shortRunName } from '../src/format';
 
 describe('durations', () => {
   it('read in the unit that suits them', () => {
@@ -19,5 +19,16 @@ describe('durations', () => {
     expect(elapsed(10, null, 25)).toBe(15);
     expect(elapsed(10, 12, 25)).toBe(2);
     expect(elapsed(null, null, 25)).toBeNull();
+  });
+});
+
+describe('run names under their flow', () => {
+  it('drop the flow name they start with', () => {
+    expect(shortRunName('hello-flow-341df9f2', 'hello-flow')).toBe('341df9f2');
+  });
+
+  it('stay whole when they were given another name', () => {
+    expect(shortRunName('nightly', 'hello-flow')).toBe('nightly');
+    expect(shortRunName('hello-flow-', 'hello-flow')).toBe('hello-flow-');
   });
 });

@@ -46,7 +46,9 @@ describe('parameter values', () => {
   });
 
   it('that are not JSON are refused with the parameter named and an example', () => {
-    expect(() => parseValue(people, '[Zaphod]')).toThrow(/^parameter people takes JSON \(e\.g\. "text", 3, true or \["a", "b"\]\), got \[Zaphod\]/);
+    expect(() => parseValue(people, '[Zaphod]')).toThrow(
+      /^parameter people takes JSON \(e\.g\. "text", 3, true or \["a", "b"\]\); \[Zaphod\] is not valid JSON: /
+    );
     expect(() => parseValue(target, '  ')).toThrow('parameter target needs a value as JSON');
   });
 

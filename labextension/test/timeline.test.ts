@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatOffset, layoutTimeline, peakConcurrency, taskRunLabel, tickStep, TimedTaskRun } from '../src/timeline';
+import {
+  formatOffset,
+  layoutTimeline,
+  orderTaskRuns,
+  peakConcurrency,
+  taskRunLabel,
+  tickStep,
+  TimedTaskRun
+} from '../src/timeline';
 
 function run(slug: string, mapIndex: number, start: number | null, end: number | null, state = 'Success'): TimedTaskRun {
   return { task_slug: slug, task_name: slug.replace(/-\d+$/, ''), map_index: mapIndex, state, start_time: start, end_time: end };
@@ -99,5 +107,12 @@ describe('timeline helpers', () => {
   it('label mapped children with their map index', () => {
     expect(taskRunLabel({ task_name: 'say_hello', map_index: 3 })).toBe('say_hello[3]');
     expect(taskRunLabel({ task_name: 'say_hello', map_index: -1 })).toBe('say_hello');
+  });
+});
+
+describe('task run order', () => {
+  it('keeps tasks in recorded order and sorts mapped children by map index', () => {
+    const runs = [run('people-1', -1, 0, 1), run('say_hello-1', 1, 1, 2), run('say_hello-1', -1, 1, 3), run('say_hello-1', 0, 2, 3), run('report-1', -1, 3, 4)];
+    expect(orderTaskRuns(runs).map(taskRunLabel)).toEqual(['people', 'say_hello', 'say_hello[0]', 'say_hello[1]', 'report']);
   });
 });

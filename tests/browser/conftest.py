@@ -56,7 +56,13 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab_root")
     home = tmp_path_factory.mktemp("lab_flows_home")
     port, token = _free_port(), "jupyter-flows-browser-test"
-    env = {**os.environ, "JUPYTER_FLOWS_HOME": str(home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.2"}
+    settings = tmp_path_factory.mktemp("lab_settings")
+    # No "get notified about Jupyter news?" toast over the UI (and the screenshots).
+    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    env = {**os.environ, "JUPYTER_FLOWS_HOME": str(home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.2",
+           "JUPYTERLAB_SETTINGS_DIR": str(settings)}
     log = open(tmp_path_factory.mktemp("lab_log") / "lab.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser", f"--port={port}",

@@ -1,0 +1,171 @@
+"""The Flows sidebar and run views in a real JupyterLab, driven in headless chromium.
+
+A real local agent runs on the lab's jupyter-flows home, so runs registered
+here, started from the panel, or started from a notebook's toolbar all
+progress to Success, and their logs come from the real flow. Screenshots of
+the panel, the run view and the run dialog are saved into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+RUN_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def screenshots_dir():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def agent(lab, tmp_path_factory):
+    """``jupyter-flows agent local start`` on the lab's home, stopped (with its runs) after the module."""
+    log = open(tmp_path_factory.mktemp("agent_log") / "agent.log", "w")
+    env = {**os.environ, "JUPYTER_FLOWS_HOME": str(lab.home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.2"}
+    process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
+                               env=env, cwd=lab.root, stdout=log, stderr=subprocess.STDOUT)
+    yield process
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+@pytest.fixture
+def hello_flow_id(lab_home):
+    """The tutorial's hello-flow, registered in project "tutorial" of the lab's backend."""
+    from jupyter_flows.backend import Client
+    from jupyter_flows.examples.hello_flow import flow
+
+    Client().create_project("tutorial")
+    return flow.register(project_name="tutorial")
+
+
+def open_lab(page: Page, lab, path: str = "lab?reset") -> None:
+    page.goto(lab.lab_url(path))
+    page.wait_for_selector("#jp-main-dock-panel")
+
+
+def open_flows_panel(page: Page) -> None:
+    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-flows-panel"]').click()
+    expect(page.locator("#jupyter-flows-panel")).to_be_visible()
+
+
+def flow_item(page: Page, project: str, flow: str):
+    return page.locator(f'[data-testid="project-item"][data-project-name="{project}"] '
+                        f'[data-testid="flow-item"][data-flow-name="{flow}"]')
+
+
+def run_view(page: Page, run_id: str):
+    return page.locator(f'[data-testid="run-view"][data-run-id="{run_id}"]')
+
+
+def open_run_id(page: Page) -> str:
+    """The id of the run view in front (the one just opened)."""
+    view = page.locator('.jp-MainAreaWidget:not(.lm-mod-hidden) [data-testid="run-view"]')
+    expect(view).to_be_visible()
+    return view.get_attribute("data-run-id")
+
+
+def expect_success_with_log(page: Page, run_id: str, line: str) -> None:
+    view = run_view(page, run_id)
+    expect(view.locator(".jp-FlowsRunView-body")).to_have_attribute("data-state", "Success", timeout=RUN_TIMEOUT_MS)
+    expect(view.get_by_test_id("run-log")).to_contain_text(line)
+
+
+def test_the_panel_shows_the_tutorial_flow_and_its_run_reaching_success_with_its_log(page, lab, agent,
+                                                                                      hello_flow_id):
+    from jupyter_flows.backend import Client
+
+    run_id = Client().create_flow_run(hello_flow_id)
+    open_lab(page, lab)
+    open_flows_panel(page)
+
+    flow = flow_item(page, "tutorial", "hello-flow")
+    expect(flow).to_be_visible()
+    run_item = flow.locator(f'[data-testid="flow-run-item"][data-run-id="{run_id}"]')
+    expect(run_item).to_have_attribute("data-state", "Success", timeout=RUN_TIMEOUT_MS)
+    expect(run_item.get_by_test_id("state-badge")).to_have_css("background-color", "rgb(40, 167, 69)")
+
+    run_item.locator("button").click()
+    expect_success_with_log(page, run_id, "Hello, Arthur!")
+    view = run_view(page, run_id)
+    for name in ("Ford", "Marvin"):
+        expect(view.get_by_test_id("run-log")).to_contain_text(f"Hello, {name}!")
+    expect(view.get_by_test_id("timeline-bar")).to_have_count(5)  # people, say_hello, 3 children
+    expect(view.locator('[data-testid="task-runs-table"] tbody tr')).to_have_count(5)
+    assert int(view.get_by_test_id("run-timeline").get_attribute("data-peak-concurrency")) >= 2
+
+    page.screenshot(path=str(SCREENSHOTS / "lab-flows-panel.png"))
+    view.screenshot(path=str(SCREENSHOTS / "run-view.png"))
+
+
+def test_a_run_started_from_the_panel_with_a_changed_parameter_greets_zaphod(page, lab, agent, hello_flow_id):
+    open_lab(page, lab)
+    open_flows_panel(page)
+
+    flow_item(page, "tutorial", "hello-flow").get_by_test_id("run-flow-button").click()
+    people = page.locator('.jp-Dialog textarea[data-param="people"]')
+    expect(people).to_have_value('["Arthur","Ford","Marvin"]')
+    people.fill('["Zaphod"]')
+    page.locator(".jp-Dialog-content").screenshot(path=str(SCREENSHOTS / "run-dialog.png"))
+    people.fill('["Zaphod"')
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    expect(page.get_by_test_id("parameter-error")).to_contain_text('["Zaphod" is not valid JSON')
+    page.locator('.jp-Dialog textarea[data-param="people"]').fill('["Zaphod"]')
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+
+    run_id = open_run_id(page)
+    expect_success_with_log(page, run_id, "Hello, Zaphod!")
+    view = run_view(page, run_id)
+    expect(view.get_by_test_id("run-parameters")).to_have_text('people=["Zaphod"]')
+    expect(view.get_by_test_id("run-log")).not_to_contain_text("Hello, Arthur!")
+    expect(flow_item(page, "tutorial", "hello-flow").locator(f'[data-run-id="{run_id}"]')).to_have_attribute(
+        "data-state", "Success")
+
+
+def test_an_open_notebook_runs_as_a_flow_from_its_toolbar_button(page, lab, agent, lab_home):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = nbformat.v4.new_code_cell('name = "World"')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell('print(f"Hello, {name}!")')]
+    nbformat.write(nb, lab.root / "greet.ipynb")
+
+    open_lab(page, lab, "lab/tree/greet.ipynb?reset")
+    button = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-FlowsRunNotebookButton")
+    expect(button).to_be_visible()
+    button.locator("button, jp-button").first.click()
+
+    page.get_by_test_id("notebook-flow-project").fill("notebooks")
+    expect(page.get_by_test_id("notebook-flow-name")).to_have_value("greet")
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    name = page.locator('.jp-Dialog input[data-param="name"]')
+    expect(name).to_have_value("World")
+    name.fill("Ford")
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+
+    run_id = open_run_id(page)
+    expect_success_with_log(page, run_id, "Hello, Ford!")
+    view = run_view(page, run_id)
+    expect(view.get_by_test_id("output-notebook-path")).to_have_text(re.compile(rf"{run_id}.*\.ipynb$"))
+    page.screenshot(path=str(SCREENSHOTS / "notebook-run.png"))
+
+    open_flows_panel(page)
+    expect(flow_item(page, "notebooks", "greet")).to_contain_text("Notebook")
