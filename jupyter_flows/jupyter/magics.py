@@ -30,7 +30,7 @@ USAGE = """\
     The cell body is the body of `with Flow(NAME) as flow:`; the flow is bound to VAR
     (default: NAME made an identifier, hello-flow -> hello_flow).
 
-%flow run NAME [--param k=v]... [--executor E] [--workers N] [--env K=V]...
+%flow run NAME [--param k=v]... [--executor E] [--workers N] [--env K=V]... [--console]
                                  run here with the live run widget; returns the final state
 %flow register NAME --project P [--label L]...
                                  register the flow as configured; prints its id and version
@@ -93,6 +93,8 @@ def _define_args():
 @argument("--workers", "-w", type=int, help="pool size (threads, processes) or cluster size (dask)")
 @argument("--env", action="append", default=[], metavar="K=V",
           help="environment variable set for the duration of the run (on top of the run config's env)")
+@argument("--console", action="store_true",
+          help="also print every log line under the cell (in a notebook the live widget shows them)")
 def _run_args():
     """Run a flow in this kernel, showing the live run widget; returns the final state."""
 
@@ -240,10 +242,6 @@ class FlowMagics(Magics):
 
         return Backend()
 
-    def _show(self, view) -> None:
-        if self.in_notebook:
-            display(view)
-
     # -- %%flow ------------------------------------------------------------------------------------
 
     def _define(self, line: str, cell: str):
@@ -281,7 +279,7 @@ class FlowMagics(Magics):
     # -- %flow run ---------------------------------------------------------------------------------
 
     def _run(self, line: str):
-        from .run_here import run_here
+        from .run_here import quiet_console, run_here
         from .widgets.run_view import RunView
 
         args = _parse(_run_args, line)
@@ -294,8 +292,11 @@ class FlowMagics(Magics):
         executor = executor_from_spec(args.executor, args.workers)
         env = parse_env(args.env)
         view = self.last_view = RunView()
-        self._show(view)
-        return run_here(flow, parameters, executor=executor, env=env, listeners=[view])
+        if not self.in_notebook or args.console:
+            return run_here(flow, parameters, executor=executor, env=env, listeners=[view])
+        display(view)
+        with quiet_console():
+            return run_here(flow, parameters, executor=executor, env=env, listeners=[view])
 
     # -- %flow register / notebook register -------------------------------------------------------
 

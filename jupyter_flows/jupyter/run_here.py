@@ -8,8 +8,11 @@ run only, and the kernel's environment is put back afterwards.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import Iterable, Iterator
+
+from ..engine.logging import RUN_LOGGER_NAME
 
 
 @contextlib.contextmanager
@@ -25,6 +28,27 @@ def environment(env: dict[str, str] | None) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+class _BelowWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+@contextlib.contextmanager
+def quiet_console() -> Iterator[None]:
+    """Print only warnings and errors of flow runs on the console for the ``with`` block.
+
+    Used while the live run widget shows every line, so that a cell's output
+    does not repeat them (10,000 of them for a 10,000-child map).
+    """
+    logger = logging.getLogger(RUN_LOGGER_NAME)
+    quiet = _BelowWarning()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def run_env(flow, env: dict[str, str] | None = None) -> dict[str, str]:

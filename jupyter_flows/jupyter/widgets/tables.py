@@ -53,9 +53,10 @@ class Table:
             table.add_column(column, overflow="fold")
         for row in self.rows:
             table.add_row(*row)
-        console = Console(width=width, record=True, file=_Discard(), color_system=None)
+        # force_jupyter=False: inside a kernel rich would otherwise display the table itself.
+        console = Console(width=width, record=True, file=_Discard(), color_system=None, force_jupyter=False)
         console.print(table)
-        return console.export_text().rstrip()
+        return "\n".join(line.rstrip() for line in console.export_text().rstrip().splitlines())
 
     def __repr__(self) -> str:
         return self.to_text()
