@@ -116,7 +116,6 @@ with Flow("quick-flow") as flow:
 '''
 
 
-@pytest.mark.timeout(900)
 def test_two_agents_on_one_backend_run_each_of_100_runs_exactly_once(tmp_path, start_agent, backend):
     flow = register_file(backend, write_flow_file(tmp_path, QUICK_FLOW))
     first = start_agent("--concurrency", "4")

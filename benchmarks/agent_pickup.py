@@ -1,0 +1,192 @@
+"""What the local agent adds to a flow run: pickup latency, the parallel demo, a 10,000-task map.
+
+    python -m benchmarks.agent_pickup            # 50 pickups, the demo, 10,000 tasks
+    python -m benchmarks.agent_pickup --quick    # 10 pickups, the demo, 1,000 tasks
+
+Everything runs against a fresh embedded backend in a temporary home, with one
+real ``jupyter-flows agent local start`` process at the default poll interval.
+
+- Pickup latency: a one-task flow run is created, then the times at which it
+  became Submitted (the agent claimed it) and Running (its process started
+  and loaded the flow) are read from its state history; runs go one at a time.
+- Parallel demo: three greetings of 1 s on ``LocalDaskExecutor(num_workers=3)``,
+  from run creation to Success, next to the 1 s of work done in parallel.
+- Large map: ``log_one.map(range(n))`` with one log line per task, through
+  the agent (from creation to Success, everything recorded in the backend)
+  and as ``flow.run()`` in this process (console output discarded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jupyter_flows
+from jupyter_flows import Flow, task
+from jupyter_flows.executors import LocalDaskExecutor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@task
+def ping():
+    jupyter_flows.context.get("logger").info("pong")
+
+
+@task
+def greet(name):
+    time.sleep(1)
+    jupyter_flows.context.get("logger").info(f"Hello, {name}!")
+
+
+@task
+def log_one(i):
+    jupyter_flows.context.get("logger").info(f"task {i}")
+    return i
+
+
+def ping_flow() -> Flow:
+    with Flow("bench-ping") as flow:
+        ping()
+    return flow
+
+
+def demo_flow() -> Flow:
+    with Flow("bench-parallel-demo") as flow:
+        greet.map(["Arthur", "Ford", "Marvin"])
+    flow.executor = LocalDaskExecutor(num_workers=3)
+    return flow
+
+
+def map_flow(n: int) -> Flow:
+    with Flow(f"bench-map-{n}") as flow:
+        log_one.map(list(range(n)))
+    return flow
+
+
+def wait_until_finished(backend, run_id: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = backend.get_flow_run(run_id)
+        if run["state"] in ("Success", "Failed", "Cancelled"):
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"flow run {run_id} still {run['state']} after {timeout}s")
+        time.sleep(0.02)
+
+
+def state_time(run: dict, state: str) -> float:
+    return next(s["timestamp"] for s in run["states"] if s["state"] == state)
+
+
+def percentiles(values: list[float]) -> dict:
+    cuts = statistics.quantiles(values, n=20, method="inclusive")
+    return {"p50": statistics.median(values), "p95": cuts[18], "max": max(values)}
+
+
+def bench_pickup(backend, flow_id: str, runs: int) -> dict:
+    submitted, running, finished = [], [], []
+    for _ in range(runs):
+        run = backend.create_flow_run(flow_id=flow_id)
+        final = wait_until_finished(backend, run["id"])
+        assert final["state"] == "Success", final
+        submitted.append(state_time(final, "Submitted") - final["created"])
+        running.append(state_time(final, "Running") - final["created"])
+        finished.append(final["end_time"] - final["created"])
+    return {"runs": runs, "created_to_submitted_s": percentiles(submitted),
+            "created_to_running_s": percentiles(running), "created_to_success_s": percentiles(finished)}
+
+
+def bench_demo(backend, flow_id: str) -> dict:
+    run = backend.create_flow_run(flow_id=flow_id)
+    final = wait_until_finished(backend, run["id"])
+    assert final["state"] == "Success", final
+    greetings = [t for t in backend.get_task_runs(run["id"]) if t["map_index"] >= 0]
+    return {
+        "created_to_success_s": final["end_time"] - final["created"],
+        "running_to_success_s": final["end_time"] - final["start_time"],
+        "greetings_span_s": max(t["end_time"] for t in greetings) - min(t["start_time"] for t in greetings),
+        "ideal_s": 1.0,
+    }
+
+
+def bench_map(backend, flow: Flow, flow_id: str, n: int) -> dict:
+    run = backend.create_flow_run(flow_id=flow_id)
+    final = wait_until_finished(backend, run["id"])
+    assert final["state"] == "Success", final
+    task_logs = sum(1 for e in backend.get_logs(run["id"]) if e["task_name"] == "log_one")
+    assert task_logs == n, f"expected {n} task log lines, found {task_logs}"
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        start = time.perf_counter()
+        state = flow.run()
+        in_memory = time.perf_counter() - start
+    assert state.is_successful()
+    through_agent = final["end_time"] - final["created"]
+    return {
+        "tasks": n,
+        "agent_created_to_success_s": through_agent,
+        "agent_running_to_success_s": final["end_time"] - final["start_time"],
+        "in_memory_flow_run_s": in_memory,
+        "ratio": through_agent / in_memory,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 pickups and 1,000 tasks")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    pickups, n = (10, 1_000) if args.quick else (50, 10_000)
+
+    home = tempfile.mkdtemp(prefix="jupyter-flows-bench-")
+    os.environ["JUPYTER_FLOWS_HOME"] = home
+    os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
+    from jupyter_flows.backend import Backend
+    from jupyter_flows.demo import local_agent_process
+
+    backend = Backend()
+    backend.create_project("bench")
+    big = map_flow(n)
+    ids = {name: flow.register(project_name="bench") for name, flow in
+           (("ping", ping_flow()), ("demo", demo_flow()), ("map", big))}
+    results: dict = {"poll_interval_s": float(os.environ.get("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.2")),
+                     "home": home}
+    with local_agent_process("--import-path", str(ROOT), log_path=Path(home) / "agent.log"):
+        results["pickup"] = bench_pickup(backend, ids["ping"], pickups)
+        results["parallel_demo"] = bench_demo(backend, ids["demo"])
+        results["large_map"] = bench_map(backend, big, ids["map"], n)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        report(results)
+    return results
+
+
+def report(results: dict) -> None:
+    pickup = results["pickup"]
+    print(f"Agent benchmarks (poll interval {results['poll_interval_s']} s, home {results['home']})")
+    print(f"pickup over {pickup['runs']} runs, seconds from creation:")
+    for label, key in (("claimed (Submitted)", "created_to_submitted_s"), ("running", "created_to_running_s"),
+                       ("finished (Success)", "created_to_success_s")):
+        p = pickup[key]
+        print(f"  {label:<20} p50 {p['p50']:.3f}  p95 {p['p95']:.3f}  max {p['max']:.3f}")
+    demo = results["parallel_demo"]
+    print(f"parallel demo (3 x 1 s, 3 threads): created -> Success {demo['created_to_success_s']:.2f} s, "
+          f"Running -> Success {demo['running_to_success_s']:.2f} s, greetings span "
+          f"{demo['greetings_span_s']:.2f} s (ideal {demo['ideal_s']:.0f} s)")
+    big = results["large_map"]
+    print(f"{big['tasks']:,}-task map with a log line each: through the agent {big['agent_created_to_success_s']:.2f} s "
+          f"(Running -> Success {big['agent_running_to_success_s']:.2f} s), in-memory flow.run() "
+          f"{big['in_memory_flow_run_s']:.2f} s, ratio {big['ratio']:.2f}x (target <= 2x)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
