@@ -34,7 +34,6 @@ from ..tasks.notebook_source import (
     resolve_path,
     safe_path_part,
 )
-from ..tasks.papermill_engine import run_notebook, stop_current_run
 from .base import Storage, register_storage
 from .local import slugify
 from .script import flow_name_at
@@ -228,6 +227,8 @@ class Notebook(Storage):
         """Run the notebook for the current flow run; return the executed notebook's path."""
         self.check_parameter_types(parameters)
         self._check_unchanged()
+        from ..tasks.papermill_engine import run_notebook
+
         output = self.output_path(context.get("flow_run_id") or _new_run_id())
         return run_notebook(self.path, output, parameters, self.kernel, cwd=self.cwd, timeout=timeout,
                             name=self.name)
@@ -261,6 +262,8 @@ class NotebookTask(Task):
         return self._storage.execute(parameters, timeout=self.timeout)
 
     def on_timeout(self) -> None:
+        from ..tasks.papermill_engine import stop_current_run
+
         stop_current_run(f"the task timed out after {self.timeout:g} s")
 
 

@@ -21,7 +21,6 @@ from .notebook_source import (
     resolve_path,
     safe_path_part,
 )
-from .papermill_engine import run_notebook, stop_current_run
 
 
 class ExecuteNotebook(Task):
@@ -80,9 +79,13 @@ class ExecuteNotebook(Task):
         output = output_path if output_path is not None else self.output_path
         if output is None:
             output = default_output_path(source)
+        from .papermill_engine import run_notebook
+
         return run_notebook(source, output, values, kernel, cwd=self.cwd, timeout=self.timeout, name=source.name)
 
     def on_timeout(self) -> None:
+        from .papermill_engine import stop_current_run
+
         stop_current_run(f"the task timed out after {self.timeout:g} s")
 
 

@@ -16,11 +16,12 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import NotebookError, ParameterError
+
+if TYPE_CHECKING:  # nbformat (with jsonschema) is slow to import: only runs that read notebooks pay for it
+    import nbformat
 
 #: The notebook format version papermill and nbclient run.
 SUPPORTED_NBFORMAT = 4
@@ -119,6 +120,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 def parse_notebook(text: str, name: str) -> nbformat.NotebookNode:
     """A notebook from its JSON text; ``name`` is how errors refer to it."""
+    import nbformat
+
     try:
         data = json.loads(text)
     except ValueError as exc:
