@@ -2,29 +2,32 @@
 
 The flow runner calls a listener once per task run and once per log line, so
 the hot path here only appends a small tuple to a buffer and glances at the
-clock; a flush (one transaction, one ``executemany`` per table) happens when
-the buffer holds ``batch_size`` items, when ``flush_interval`` seconds have
-passed since the last one (checked on each event), and when the run ends.
-A flush that fails (the database is locked or gone) keeps the buffer and is
-tried again after ``retry_interval`` seconds and at the end of the run, where
-a lasting failure is raised: records are late, never silently dropped.
+clock. When the buffer holds ``batch_size`` items, or ``flush_interval``
+seconds have passed (checked on each event), the buffer is handed to a writer
+thread that writes everything it has been handed in one transaction, one
+``executemany`` per table. The flow's thread never waits for the database
+(SQLite releases the GIL while it writes), and a database that is locked for a
+while delays the records, not the flow. At the end of the run the recorder
+waits for the writer, then records the final state. A write that fails is
+kept and tried again after ``retry_interval`` seconds and at the end, where a
+lasting failure is raised: records are late, never silently dropped.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 
 from ..engine.events import RunListener
-from ..exceptions import BackendError, NotFoundError
+from ..exceptions import NotFoundError
 from .backend import Backend
 from .serialize import jsonable
 
 logger = logging.getLogger("jupyter_flows.flow_run")
 
-# Tuples on the hot path, dicts only when flushing.
-_TASK_FIELDS = ("task_slug", "task_name", "map_index", "state", "message", "attempts", "start_time", "end_time")
-_LOG_FIELDS = ("level", "timestamp", "message", "task_name", "task_slug", "map_index")
+_LEVEL_NAMES = {level: logging.getLevelName(level) for level in range(0, 60, 10)}
 
 
 class BackendRecorder(RunListener):
@@ -54,7 +57,7 @@ class BackendRecorder(RunListener):
         self._running: dict[tuple, tuple] = {}
         self._mapped: dict[str, list] = {}  # slug -> [name, children, start, latest child end]
         self._last_flush = time.monotonic()
-        self._flush_error: BackendError | None = None
+        self._writer: _BatchWriter | None = None
 
     # -- listener ------------------------------------------------------------------------------
 
@@ -70,17 +73,20 @@ class BackendRecorder(RunListener):
             )
         else:
             self.backend.set_flow_run_state(flow_run_id, "Running", "Running flow")
+        self._writer = _BatchWriter(self.backend, flow_run_id, self.retry_interval)
         self._last_flush = time.monotonic()
 
     def task_mapped(self, task_slug: str, task_name: str, n_children: int) -> None:
         now = time.time()
         self._mapped[task_slug] = [task_name, n_children, now, now]
-        self._tasks.append((task_slug, task_name, -1, "Mapped", f"Mapped {n_children} children", 0, now, None))
+        self._tasks.append((self.flow_run_id, task_slug, task_name, -1, "Mapped", f"Mapped {n_children} children",
+                            0, now, None))
         self._maybe_flush()
 
     def task_run_started(self, task_slug: str, task_name: str, map_index: int | None) -> None:
         index = -1 if map_index is None else map_index
-        self._running[(task_slug, index)] = (task_slug, task_name, index, "Running", None, 0, time.time(), None)
+        self._running[(task_slug, index)] = (self.flow_run_id, task_slug, task_name, index, "Running", None, 0,
+                                             time.time(), None)
         self._maybe_flush()
 
     def task_run_finished(self, run) -> None:
@@ -91,62 +97,61 @@ class BackendRecorder(RunListener):
             parent = self._mapped.get(run.task_slug)
             if parent is not None and run.end_time > parent[3]:
                 parent[3] = run.end_time
-        self._tasks.append((run.task_slug, run.task_name, index, type(state).__name__, state.message,
-                            run.attempts, run.start_time, run.end_time))
+        # a row in Backend.TASK_RUN_COLUMNS order, so that a flush converts nothing
+        self._tasks.append((self.flow_run_id, run.task_slug, run.task_name, index, type(state).__name__,
+                            state.message, run.attempts, run.start_time, run.end_time))
         self._maybe_flush()
 
     def log(self, entry) -> None:
-        self._logs.append((logging.getLevelName(entry.level), entry.timestamp, entry.message,
-                           entry.task_name, entry.task_slug, entry.map_index))
+        level = entry.level
+        self._logs.append((self.flow_run_id, _LEVEL_NAMES.get(level) or logging.getLevelName(level),
+                           entry.timestamp, entry.message, entry.task_name, entry.task_slug, entry.map_index))
         self._maybe_flush()
 
     def flow_run_finished(self, state) -> None:
         self._running.clear()
         self._tasks.extend(self._mapped_parents())
         self.flush()
-        if self._flush_error is not None:
-            raise self._flush_error
+        if self.write_error is not None:
+            raise self.write_error
         final = "Failed" if state.is_failed() else "Cancelled" if state.is_cancelled() else "Success"
         self.backend.set_flow_run_state(self.flow_run_id, final, state.message)
 
     # -- writing -------------------------------------------------------------------------------
 
     def _maybe_flush(self) -> None:
-        now = time.monotonic()
-        if len(self._tasks) + len(self._logs) >= self.batch_size or now - self._last_flush >= self.flush_interval:
-            # after a failed flush, wait before trying again: each try may wait out the busy timeout
-            if self._flush_error is None or now - self._last_flush >= self.retry_interval:
-                self.flush()
+        if (len(self._tasks) + len(self._logs) >= self.batch_size
+                or time.monotonic() - self._last_flush >= self.flush_interval):
+            self._hand_off()
 
-    def flush(self) -> None:
-        """Write what is buffered in one transaction; on a backend error keep it for the next try."""
-        if self.flow_run_id is None:
+    def _hand_off(self) -> None:
+        """Give the buffered rows to the writer thread and start new buffers."""
+        self._last_flush = time.monotonic()
+        if self._writer is None:
             return
-        rows = self._tasks + list(self._running.values())
-        if not rows and not self._logs:
-            self._last_flush = time.monotonic()
-            return
-        try:
-            self.backend.record(
-                self.flow_run_id,
-                [dict(zip(_TASK_FIELDS, row)) for row in rows],
-                [dict(zip(_LOG_FIELDS, row)) for row in self._logs],
-            )
-        except BackendError as exc:
-            if self._flush_error is None:
-                logger.warning("Could not record flow run %s in the backend (will retry): %s",
-                               self.flow_run_id, exc)
-            self._flush_error = exc
-        else:
-            self._flush_error = None
+        rows = self._tasks
+        if self._running:
+            rows.extend(self._running.values())
+            self._running = {}
+        if rows or self._logs:
+            self._writer.submit(rows, self._logs)
             self._tasks = []
             self._logs = []
-            self._running = {}
-        self._last_flush = time.monotonic()
+
+    @property
+    def write_error(self) -> Exception | None:
+        """The error of the last write attempt, while records wait to be written again (else ``None``)."""
+        return self._writer.error if self._writer is not None else None
+
+    def flush(self) -> None:
+        """Write everything buffered so far and wait for it (a failed write stays queued)."""
+        self._hand_off()
+        if self._writer is not None:
+            self._writer.wait()
 
     def _mapped_parents(self) -> list[tuple]:
         """Final rows of the mapped tasks' parents (map index -1), spanning their children's times."""
-        return [(slug, name, -1, "Mapped", f"Mapped {n} children", 0, start, end)
+        return [(self.flow_run_id, slug, name, -1, "Mapped", f"Mapped {n} children", 0, start, end)
                 for slug, (name, n, start, end) in self._mapped.items()]
 
     def _registered_flow_id(self, flow) -> str:
@@ -157,3 +162,81 @@ class BackendRecorder(RunListener):
                 f"cannot record this run of flow {flow.name!r}: {exc}. Register the flow first "
                 "(flow.register(project_name=...)) or pass BackendRecorder(flow_id=...)"
             ) from None
+
+
+class _BatchWriter:
+    """Writes the batches a recorder hands over, in order, from one background thread.
+
+    Whatever has queued up while a write was in progress goes into the next
+    transaction together. The thread ends after a while with nothing to do
+    and is started again by the next batch, so a run that never reached its
+    end leaves no thread behind for long.
+    """
+
+    IDLE_EXIT_S = 10.0
+
+    def __init__(self, backend: Backend, flow_run_id: str, retry_interval: float):
+        self.backend = backend
+        self.flow_run_id = flow_run_id
+        self.retry_interval = retry_interval
+        self.error: Exception | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, task_rows: list, log_rows: list, done: threading.Event | None = None) -> None:
+        self._queue.put((task_rows, log_rows, done))
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name=f"jupyter-flows-recorder-{self.flow_run_id[:8]}")
+                self._thread.start()
+
+    def wait(self) -> None:
+        """Return once everything submitted before has been written, or has failed for now."""
+        done = threading.Event()
+        self.submit([], [], done)
+        done.wait()
+
+    def _run(self) -> None:
+        task_rows: list = []
+        log_rows: list = []
+        failed_at: float | None = None
+        while True:
+            try:
+                item = self._queue.get(timeout=self.retry_interval if task_rows or log_rows else self.IDLE_EXIT_S)
+            except queue.Empty:
+                if not (task_rows or log_rows):
+                    with self._lock:  # submit() puts before it looks at _thread, so nothing is missed
+                        if self._queue.empty():
+                            self._thread = None
+                            return
+                    continue
+                item = None
+            waiters = []
+            while item is not None:  # take everything queued: one transaction for all of it
+                tasks, logs, done = item
+                task_rows.extend(tasks)
+                log_rows.extend(logs)
+                if done is not None:
+                    waiters.append(done)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            due = failed_at is None or waiters or time.monotonic() - failed_at >= self.retry_interval
+            if (task_rows or log_rows) and due:
+                try:
+                    self.backend.record_rows(self.flow_run_id, task_rows, log_rows)
+                except Exception as exc:  # kept and raised at the end of the run; the thread lives on
+                    if self.error is None:
+                        logger.warning("Could not record flow run %s in the backend (will retry): %s",
+                                       self.flow_run_id, exc)
+                    self.error = exc
+                    failed_at = time.monotonic()
+                else:
+                    task_rows, log_rows = [], []
+                    self.error = None
+                    failed_at = None
+            for done in waiters:
+                done.set()

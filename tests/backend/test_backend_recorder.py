@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 from sqlalchemy import event
@@ -112,7 +113,16 @@ def test_the_time_based_flush_makes_progress_visible_while_the_run_goes_on(backe
 
     @task
     def peek(x):
-        seen_mid_run.append(len(Backend().get_task_runs(jupyter_flows.context.get("flow_run_id"))))
+        """The last child waits until the earlier children show up in the backend."""
+        if x < 4:
+            return x
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            stored = Backend().get_task_runs(jupyter_flows.context.get("flow_run_id"))
+            if any(t["map_index"] == 3 for t in stored):
+                seen_mid_run.append(len(stored))
+                break
+            time.sleep(0.05)
         return x
 
     with Flow("slow") as flow:
@@ -120,7 +130,7 @@ def test_the_time_based_flush_makes_progress_visible_while_the_run_goes_on(backe
     flow.register(project_name="tutorial")
     recorder = BackendRecorder(backend, batch_size=10_000, flush_interval=0)
     flow.run(listeners=[recorder])
-    assert seen_mid_run[-1] > 0
+    assert seen_mid_run and seen_mid_run[0] >= 4
 
 
 def test_a_backend_locked_during_the_run_loses_nothing(backend, tutorial, monkeypatch, capsys):
@@ -128,7 +138,8 @@ def test_a_backend_locked_during_the_run_loses_nothing(backend, tutorial, monkey
     monkeypatch.setattr(connection, "BUSY_TIMEOUT_S", 0.1)
     impatient = Backend()
     recorder = BackendRecorder(impatient, flow_id=hello_id, batch_size=1)
-    holder = sqlite3.connect(backend.engine.url.database, isolation_level=None)
+    holder = sqlite3.connect(backend.engine.url.database, isolation_level=None, check_same_thread=False)
+    failed_while_locked = []
 
     @task
     def lock_backend():
@@ -136,6 +147,10 @@ def test_a_backend_locked_during_the_run_loses_nothing(backend, tutorial, monkey
 
     @task
     def unlock_backend():
+        deadline = time.monotonic() + 10
+        while recorder.write_error is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the recorder has met the lock
+        failed_while_locked.append(recorder.write_error)
         holder.execute("ROLLBACK")
 
     with Flow("hello-flow") as locked:
@@ -147,7 +162,9 @@ def test_a_backend_locked_during_the_run_loses_nothing(backend, tutorial, monkey
     state = locked.run(listeners=[recorder])
     holder.close()
     assert state.is_successful()
+    assert "database is locked" in str(failed_while_locked[0])
     assert "Could not record flow run" in capsys.readouterr().out
+    assert recorder.write_error is None
     stored = backend.get_task_runs(recorder.flow_run_id)
     assert {(t["task_name"], t["map_index"]) for t in stored} >= {
         ("say_hello", 0), ("say_hello", 1), ("say_hello", 2), ("lock_backend", -1), ("unlock_backend", -1)}
