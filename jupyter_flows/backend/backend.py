@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from typing import Any, Iterable
@@ -49,6 +50,7 @@ class Backend:
     def __init__(self, url: str | None = None):
         self.url = url or config.backend_url()
         self._engine: Engine | None = None
+        self._opening = threading.Lock()  # server handlers and the recorder's writer share a Backend
 
     def __repr__(self) -> str:
         return f"Backend({display_url(self.url)!r})"
@@ -58,13 +60,15 @@ class Backend:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            engine = open_engine(self.url)
-            try:
-                migrate(engine, self.url)
-            except BaseException:
-                engine.dispose()
-                raise
-            self._engine = engine
+            with self._opening:
+                if self._engine is None:
+                    engine = open_engine(self.url)
+                    try:
+                        migrate(engine, self.url)
+                    except BaseException:
+                        engine.dispose()
+                        raise
+                    self._engine = engine
         return self._engine
 
     def _read(self, doing: str):
