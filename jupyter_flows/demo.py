@@ -61,8 +61,8 @@ def run_demo(people: list[str] | None = None, console: Console | None = None) ->
     flow_id = flow.register(project_name=PROJECT)
     registered = backend.get_flow(flow_id)
     console.print(f"Registered flow {registered['name']!r} version {registered['version']} "
-                  f"in project {PROJECT!r} (id {registered['id']}), run config {flow.run_config!r}, "
-                  f"executor {flow.executor!r}", highlight=False)
+                  f"in project {PROJECT!r} (id {registered['id']})", highlight=False)
+    console.print(f"  run config {flow.run_config!r}, executor {flow.executor!r}", highlight=False)
     log_path = config.home() / "demo-agent.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with local_agent_process(log_path=log_path) as agent:
@@ -83,7 +83,7 @@ def run_demo(people: list[str] | None = None, console: Console | None = None) ->
 def _show_overlap(task_runs: list[dict], elapsed: float, console: Console) -> None:
     """When each greeting ran, relative to the first; overlapping bars mean parallel runs."""
     greetings = sorted((t for t in task_runs if t["map_index"] >= 0 and t.get("start_time")),
-                       key=lambda t: t["start_time"])
+                       key=lambda t: (t["start_time"], t["map_index"]))
     if not greetings:
         return
     origin = greetings[0]["start_time"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -214,3 +215,69 @@ def test_concurrency_caps_the_runs_an_agent_runs_at_once(tmp_path, start_agent, 
     assert [f["state"] for f in finals] == ["Success"] * 3
     third_start = max(f["start_time"] for f in finals)
     assert third_start >= min(f["end_time"] for f in finals)
+
+
+STEPS_FLOW = '''
+import time
+
+import jupyter_flows
+from jupyter_flows import Flow, task
+
+
+@task
+def first():
+    jupyter_flows.context.get("logger").info("first step done")
+
+
+@task
+def second(_):
+    time.sleep(3)
+    jupyter_flows.context.get("logger").info("second step done")
+
+
+with Flow("steps-flow") as flow:
+    second(first())
+'''
+
+
+def test_run_watch_prints_log_lines_as_they_arrive(tmp_path, start_agent, backend):
+    register_file(backend, write_flow_file(tmp_path, STEPS_FLOW))
+    start_agent()
+
+    watch = subprocess.Popen(["jupyter-flows", "run", "--name", "steps-flow", "--watch"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in watch.stdout:
+            if "first step done" in line:
+                break
+        run = backend.list_flow_runs()[0]
+        assert run["state"] == "Running", "the first line is shown while the run still runs"
+        rest = watch.stdout.read()
+        assert watch.wait(timeout=60) == 0
+    finally:
+        watch.kill()
+    assert "second step done" in rest
+    assert "ended Success" in rest
+
+
+def test_run_watch_exits_1_when_the_run_fails(tmp_path, start_agent, backend):
+    code = '''
+from jupyter_flows import Flow, task
+
+
+@task
+def broken():
+    raise ValueError("no tea")
+
+
+with Flow("broken-flow") as flow:
+    broken()
+'''
+    register_file(backend, write_flow_file(tmp_path, code))
+    start_agent()
+
+    watched = run_cli("run", "--name", "broken-flow", "--watch")
+
+    assert watched.returncode == 1
+    assert "ended Failed" in watched.stdout
+    assert "no tea" in watched.stdout
