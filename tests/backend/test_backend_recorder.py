@@ -180,3 +180,71 @@ def test_a_backend_that_stays_unwritable_fails_the_end_of_the_run_loudly(backend
     recorder = BackendRecorder(read_only)
     with pytest.raises(BackendError, match="attempt to write a readonly database"):
         flow.run(flow_run_id=run_id, listeners=[recorder])
+
+
+def test_a_locked_backend_delays_the_records_not_the_flow(backend, tutorial, monkeypatch):
+    flow_id = _mapped_flow().register(project_name="tutorial")
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT_S", 3.0)
+    recorder = BackendRecorder(Backend(), flow_id=flow_id, batch_size=1, retry_interval=0.1)
+    holder = sqlite3.connect(backend.engine.url.database, isolation_level=None, check_same_thread=False)
+    timings = {}
+
+    @task
+    def lock_backend():
+        holder.execute("BEGIN IMMEDIATE")
+        timings["locked"] = time.monotonic()
+
+    @task
+    def work(x):
+        return x
+
+    @task
+    def unlock_backend(results):
+        timings["work done"] = time.monotonic()
+        holder.execute("ROLLBACK")
+
+    with Flow("numbers") as flow:
+        results = work.map(Parameter("numbers", default=list(range(50))), upstream_tasks=[lock_backend()])
+        unlock_backend(results)
+    state = flow.run(listeners=[recorder])
+    holder.close()
+    assert state.is_successful()
+    assert timings["work done"] - timings["locked"] < 2.0  # no task waited for the 3 s busy timeout
+    assert len([t for t in backend.get_task_runs(recorder.flow_run_id) if t["task_name"] == "work"]) == 51
+
+
+def test_the_writer_thread_ends_when_idle_and_comes_back(backend, tutorial, monkeypatch):
+    import threading
+
+    from jupyter_flows.backend import recorder as recorder_module
+    from jupyter_flows.engine.logging import LogEntry
+    from jupyter_flows.engine.state import Success
+
+    monkeypatch.setattr(recorder_module._BatchWriter, "IDLE_EXIT_S", 0.1)
+    flow = _mapped_flow()
+    flow.register(project_name="tutorial")
+    recorder = BackendRecorder(backend, flush_interval=0)
+    recorder.flow_run_started(flow, "abandoned-run-0000", {"numbers": [1]})
+    recorder.log(LogEntry(20, time.time(), "first"))
+    recorder.flush()
+    deadline = time.monotonic() + 10
+    while any(t.name.startswith("jupyter-flows-recorder-abandone") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the idle writer thread did not end"
+        time.sleep(0.05)
+    recorder.log(LogEntry(20, time.time(), "second"))
+    recorder.flow_run_finished(Success("done", result={}))
+    assert [line["message"] for line in backend.get_logs("abandoned-run-0000")] == ["first", "second"]
+    assert backend.get_flow_run("abandoned-run-0000")["state"] == "Success"
+
+
+def test_runs_on_a_thread_pool_are_recorded_too(backend, tutorial, monkeypatch):
+    from jupyter_flows.executors import LocalDaskExecutor
+
+    monkeypatch.setenv("GREETING", "Hello")
+    flow = build_hello_flow()
+    flow.executor = LocalDaskExecutor(scheduler="threads", num_workers=3)
+    flow.register(project_name="tutorial")
+    recorder = BackendRecorder(backend)
+    assert flow.run(listeners=[recorder]).is_successful()
+    messages = [line["message"] for line in backend.get_logs(recorder.flow_run_id)]
+    assert {"Hello, Arthur!", "Hello, Ford!", "Hello, Marvin!"} <= set(messages)
