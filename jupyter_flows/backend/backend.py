@@ -51,6 +51,7 @@ class Backend:
         self.url = url or config.backend_url()
         self._engine: Engine | None = None
         self._opening = threading.Lock()  # server handlers and the recorder's writer share a Backend
+        self._bulk_sql: dict = {}  # the bulk inserts, compiled once for this backend's dialect
 
     def __repr__(self) -> str:
         return f"Backend({display_url(self.url)!r})"
@@ -406,9 +407,9 @@ class Backend:
         with self._write(doing or f"record task runs and logs of flow run {run_id!r}") as conn:
             _require_run(conn, run_id)
             if task_rows:
-                _execute_many(conn, _upsert_task_runs, TASK_RUN_COLUMNS, task_rows)
+                _execute_many(conn, self._bulk_sql, _upsert_task_runs, TASK_RUN_COLUMNS, task_rows)
             if log_rows:
-                _execute_many(conn, _insert_logs, LOG_COLUMNS, log_rows)
+                _execute_many(conn, self._bulk_sql, _insert_logs, LOG_COLUMNS, log_rows)
 
     def get_task_runs(self, run_id: str) -> list[dict]:
         query = (select(task_runs).where(task_runs.c.flow_run_id == run_id)
@@ -647,10 +648,7 @@ def _insert_logs(dialect_name: str):
     return insert(logs).values({name: bindparam(name) for name in LOG_COLUMNS})
 
 
-_COMPILED: dict[tuple, tuple] = {}  # bulk statements compiled per dialect, built once per process
-
-
-def _execute_many(conn: Connection, build, columns: tuple, rows) -> None:
+def _execute_many(conn: Connection, compiled_cache: dict, build, columns: tuple, rows) -> None:
     """One ``executemany`` of a bulk statement, compiled once per dialect.
 
     Rows go to the driver as the tuples they are when it takes positional
@@ -659,11 +657,10 @@ def _execute_many(conn: Connection, build, columns: tuple, rows) -> None:
     thousands of small rows. The columns are plain numbers and text, which
     need no conversion on the way in.
     """
-    key = (build, conn.dialect.name, conn.dialect.paramstyle)
-    if key not in _COMPILED:
+    if build not in compiled_cache:
         compiled = build(conn.dialect.name).compile(dialect=conn.dialect)
-        _COMPILED[key] = (str(compiled), tuple(compiled.positiontup) if compiled.positional else None)
-    sql, order = _COMPILED[key]
+        compiled_cache[build] = (str(compiled), tuple(compiled.positiontup) if compiled.positional else None)
+    sql, order = compiled_cache[build]
     if order is None:
         rows = [dict(zip(columns, row)) for row in rows]
     elif order != columns:
