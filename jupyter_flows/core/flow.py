@@ -38,6 +38,7 @@ class Flow:
         self.constants: dict[Task, dict[str, Any]] = {}
         self.slugs: dict[Task, str] = {}
         self._slug_counts: dict[str, int] = {}
+        self._sorted: tuple[Task, ...] | None = None
         self.executor = executor
         self.run_config = run_config
         self._storage = None

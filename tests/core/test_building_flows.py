@@ -148,3 +148,9 @@ def test_flow_listing_helpers_describe_the_graph():
     assert flow.terminal_tasks() == {b, c}
     assert flow.sorted_tasks()[0] is a
     assert len(flow.get_tasks(name="add")) == 3
+
+
+def test_an_empty_flow_is_valid_and_runs_to_success():
+    flow = Flow("empty")
+    flow.validate()
+    assert flow.run().is_successful()
