@@ -106,13 +106,27 @@ class Heartbeat:
                 state = self.backend.heartbeat(self.flow_run_id)["state"]
                 if self.watch_cancel and state == "Cancelled" and not self.cancelled:
                     self.cancelled = True
-                    _thread.interrupt_main()
+                    _interrupt_main_thread()
                 if self.flush is not None:
                     self.flush()
             except Exception as exc:  # a busy or unreachable backend must not kill the run
                 log.warning("heartbeat of flow run %s failed: %s", self.flow_run_id, exc)
             if self._stop.wait(self.interval):
                 return
+
+
+def _interrupt_main_thread() -> None:
+    """Raise KeyboardInterrupt in the main thread, even while it sleeps or waits in a task.
+
+    ``_thread.interrupt_main`` alone only takes effect when the main thread
+    next runs Python code; a real SIGINT sent to the main thread also cuts
+    short the system call it is blocked in. That is safe only when SIGINT
+    has a Python handler (it has, unless someone ignored it).
+    """
+    if callable(signal.getsignal(signal.SIGINT)):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    else:
+        _thread.interrupt_main()
 
 
 _NOTEBOOK_STORAGE = "jupyter_flows.storage.notebook"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .. import config
-from ..exceptions import JupyterFlowsError
+from ..exceptions import BackendError, JupyterFlowsError
 from ..run_configs import run_config_from_dict, validate_env
 from ..run_configs.base import validate_labels
 from .execute import FINAL_STATES
@@ -96,7 +96,10 @@ class LocalAgent:
                  self.labels, self.backend.url, self.poll_interval)
         try:
             while not self._stop.is_set():
-                self.poll_once()
+                try:
+                    self.poll_once()
+                except BackendError as exc:  # a busy or briefly unreachable backend: try again next turn
+                    log.warning("agent %s could not poll the backend: %s", self.agent_id, exc)
                 self._stop.wait(self.poll_interval)
         finally:
             self.shutdown(self._stop_reason)

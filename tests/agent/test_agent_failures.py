@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -132,3 +133,23 @@ def test_two_agents_on_one_backend_run_each_of_100_runs_exactly_once(tmp_path, s
         history = [s["state"] for s in backend.get_flow_run(run["id"])["states"]]
         assert history.count("Submitted") == 1 and history.count("Running") == 1
     assert all(str(first.pid) in f["agent_id"] or str(second.pid) in f["agent_id"] for f in finals)
+
+
+def test_cancelling_a_run_executed_without_an_agent_stops_it(tmp_path, backend, slow_flow):
+    pid_file = tmp_path / "pid"
+    process = subprocess.Popen(["jupyter-flows", "run", "--name", "slow-flow", "--execute",
+                                "--param", f"pid_file={pid_file}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        pid_from(pid_file)
+        run_id = backend.list_flow_runs()[0]["id"]
+        wait_for_state(backend, run_id, states=("Running",))
+
+        assert run_cli("cancel", run_id).returncode == 0
+
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1, out + err
+    assert backend.get_flow_run(run_id)["state"] == "Cancelled"
+    assert "ended Cancelled" in out
