@@ -65,8 +65,8 @@ class Notebook(Storage):
 
     >>> flow = Flow("analysis", storage=Notebook("analysis.ipynb"))
     >>> sorted(p.name for p in flow.parameters())
-    ['alpha', 'name']
-    >>> state = flow.run(alpha=0.9)
+    ['n', 'scale', 'title']
+    >>> state = flow.run(n=10, scale=0.5)
     >>> state.result[flow.storage.task].result     # the executed notebook
     '.../runs/<flow run id>/output.ipynb'
     """
