@@ -92,8 +92,10 @@ def lab(tmp_path_factory):
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in this
+    # thread while it lives, which would break the async (pytest-jupyter) tests collected after.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -15,13 +15,16 @@ import sys
 
 import pytest
 
-from jupyter_flows.backend import Backend
+# The pytest-jupyter server fixtures (and its hooks that run ``async def`` tests), for this directory
+# only: `pytest_plugins` would load them for the whole session, which pytest refuses outside the
+# top-level conftest, and their autouse event loop would clash with the browser tests' Playwright.
+from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+from jupyter_flows.backend import Backend
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
+def jp_server_config():
     return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}}}
 
 
