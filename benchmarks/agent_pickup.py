@@ -2,6 +2,7 @@
 
     python -m benchmarks.agent_pickup            # 50 pickups, the demo, 10,000 tasks
     python -m benchmarks.agent_pickup --quick    # 10 pickups, the demo, 1,000 tasks
+    python -m benchmarks.agent_pickup --json benchmarks/results/agent_pickup.json
 
 Everything runs against a fresh embedded backend in a temporary home, with one
 real ``jupyter-flows agent local start`` process at the default poll interval.
@@ -79,7 +80,7 @@ def wait_until_finished(backend, run_id: str, timeout: float = 600) -> dict:
             return run
         if time.monotonic() > deadline:
             raise TimeoutError(f"flow run {run_id} still {run['state']} after {timeout}s")
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def state_time(run: dict, state: str) -> float:
@@ -135,19 +136,12 @@ def bench_map(backend, flow: Flow, flow_id: str, n: int) -> dict:
         "agent_running_to_success_s": final["end_time"] - final["start_time"],
         "in_memory_flow_run_s": in_memory,
         "ratio": through_agent / in_memory,
+        "running_ratio": (final["end_time"] - final["start_time"]) / in_memory,
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10 pickups and 1,000 tasks")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = parser.parse_args(argv)
-    pickups, n = (10, 1_000) if args.quick else (50, 10_000)
-
-    home = tempfile.mkdtemp(prefix="jupyter-flows-bench-")
-    os.environ["JUPYTER_FLOWS_HOME"] = home
-    os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
+def run_all(home: Path, pickups: int, n: int) -> dict:
+    """Register the three flows in a fresh backend under ``home`` and measure them through one agent."""
     from jupyter_flows.backend import Backend
     from jupyter_flows.demo import local_agent_process
 
@@ -156,22 +150,36 @@ def main(argv: list[str] | None = None) -> dict:
     big = map_flow(n)
     ids = {name: flow.register(project_name="bench") for name, flow in
            (("ping", ping_flow()), ("demo", demo_flow()), ("map", big))}
-    results: dict = {"poll_interval_s": float(os.environ.get("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.2")),
-                     "home": home}
-    with local_agent_process("--import-path", str(ROOT), log_path=Path(home) / "agent.log"):
+    results: dict = {"poll_interval_s": float(os.environ.get("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.2"))}
+    with local_agent_process("--import-path", str(ROOT), log_path=home / "agent.log"):
         results["pickup"] = bench_pickup(backend, ids["ping"], pickups)
         results["parallel_demo"] = bench_demo(backend, ids["demo"])
         results["large_map"] = bench_map(backend, big, ids["map"], n)
+    backend.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 pickups and 1,000 tasks")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    pickups, n = (10, 1_000) if args.quick else (50, 10_000)
+
+    with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home:
+        os.environ["JUPYTER_FLOWS_HOME"] = home
+        os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
+        results = run_all(Path(home), pickups, n)
+    report(results)
     if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        report(results)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
     return results
 
 
 def report(results: dict) -> None:
     pickup = results["pickup"]
-    print(f"Agent benchmarks (poll interval {results['poll_interval_s']} s, home {results['home']})")
+    print(f"Agent benchmarks (poll interval {results['poll_interval_s']} s)")
     print(f"pickup over {pickup['runs']} runs, seconds from creation:")
     for label, key in (("claimed (Submitted)", "created_to_submitted_s"), ("running", "created_to_running_s"),
                        ("finished (Success)", "created_to_success_s")):
@@ -184,7 +192,8 @@ def report(results: dict) -> None:
     big = results["large_map"]
     print(f"{big['tasks']:,}-task map with a log line each: through the agent {big['agent_created_to_success_s']:.2f} s "
           f"(Running -> Success {big['agent_running_to_success_s']:.2f} s), in-memory flow.run() "
-          f"{big['in_memory_flow_run_s']:.2f} s, ratio {big['ratio']:.2f}x (target <= 2x)")
+          f"{big['in_memory_flow_run_s']:.2f} s: {big['ratio']:.2f}x from creation, "
+          f"{big['running_ratio']:.2f}x while running (target <= 2x)")
     sys.stdout.flush()
 
 

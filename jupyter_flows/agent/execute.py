@@ -129,27 +129,10 @@ def _interrupt_main_thread() -> None:
         _thread.interrupt_main()
 
 
-_NOTEBOOK_STORAGE = "jupyter_flows.storage.notebook"
-
-
 def load_flow(flow_record: dict):
-    """The storage and the :class:`~jupyter_flows.Flow` of a registered flow, loaded from its storage.
+    """The storage and the :class:`~jupyter_flows.Flow` of a registered flow, loaded from its storage."""
+    from ..storage import storage_from_dict
 
-    Importing ``jupyter_flows.storage`` imports notebook storage, whose
-    notebook libraries (nbformat, jsonschema's format checkers) cost about a
-    second of CPU at import: more than the rest of a small flow run. A flow run
-    whose flow is not stored as a notebook skips that import, through the
-    fallback ``jupyter_flows.storage`` has for a missing notebook module.
-    """
-    storage_kind = (flow_record.get("storage") or {}).get("type")
-    skip_notebook = storage_kind != "Notebook" and "jupyter_flows.storage" not in sys.modules
-    if skip_notebook:
-        sys.modules[_NOTEBOOK_STORAGE] = None  # an import of it now raises ImportError naming it
-    try:
-        from ..storage import storage_from_dict
-    finally:
-        if skip_notebook and sys.modules.get(_NOTEBOOK_STORAGE, False) is None:
-            del sys.modules[_NOTEBOOK_STORAGE]  # a task may still import it later
     storage = storage_from_dict(flow_record["storage"])
     return storage, storage.get_flow(flow_record["location"])
 
