@@ -28,6 +28,9 @@ from . import config
 from .exceptions import ConfigurationError, JupyterFlowsError, ParameterError
 from .params import parse_env, parse_params
 
+#: The backend's flow run states (``jupyter_flows.backend.FLOW_RUN_STATES``, not imported here so
+#: that ``--help`` does not load the database libraries).
+RUN_STATES = ("Scheduled", "Submitted", "Running", "Success", "Failed", "Cancelled")
 FINAL_STATES = ("Success", "Failed", "Cancelled")
 STATE_STYLES = {"Success": "green", "Failed": "red", "Cancelled": "grey50", "Running": "cyan",
                 "Submitted": "yellow", "Scheduled": "dark_orange"}
@@ -49,6 +52,8 @@ class _Group(click.Group):
             raise InputError(str(exc)) from None
         except JupyterFlowsError as exc:
             raise click.ClickException(str(exc)) from None
+        except ValueError as exc:  # a value the backend refuses, such as an empty project name
+            raise InputError(str(exc)) from None
 
 
 def _console(stderr: bool = False) -> Console:
@@ -392,7 +397,7 @@ def get_flows(project: str | None, all_versions: bool, as_json: bool) -> None:
 @get.command("flow-runs")
 @click.option("--project", default=None, help="Only runs of flows in this project.")
 @click.option("--flow-id", default=None, help="Only runs of this flow version.")
-@click.option("--state", default=None, help="Only runs in this state (e.g. Running, Failed).")
+@click.option("--state", type=click.Choice(RUN_STATES), default=None, help="Only runs in this state.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def get_flow_runs(project: str | None, flow_id: str | None, state: str | None, limit: int, as_json: bool) -> None:

@@ -393,3 +393,14 @@ def test_jupyter_flows_and_jupyter_flows_subcommand_are_on_the_path():
                               timeout=60)
     assert launched.returncode == 0, launched.stderr
     assert json.loads(launched.stdout) == []
+
+
+def test_an_empty_project_name_is_a_one_line_usage_error(invoke):
+    assert_one_line_error(invoke("create", "project", " "), 2, "non-empty name")
+
+
+def test_get_flow_runs_accepts_only_known_states(invoke):
+    result = invoke("get", "flow-runs", "--state", "Finished")
+
+    assert result.exit_code == 2
+    assert "'Finished' is not one of" in result.stderr
