@@ -9,11 +9,12 @@ distributed executors alike, and a worker process never needs a console.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from .. import config
 
@@ -154,6 +155,26 @@ def start_capture() -> list:
 
 def stop_capture() -> None:
     _capture.entries = None
+
+
+def current_capture() -> list | None:
+    """The log buffer of the task run this thread is running, if any."""
+    return getattr(_capture, "entries", None)
+
+
+@contextlib.contextmanager
+def capture_into(entries: list | None) -> Iterator[None]:
+    """Send this thread's task log records into ``entries`` for a block.
+
+    For helper threads of a task (a timeout thread, a notebook client's event
+    loop) whose lines belong to the task run that started them.
+    """
+    previous = getattr(_capture, "entries", None)
+    _capture.entries = entries
+    try:
+        yield
+    finally:
+        _capture.entries = previous
 
 
 def capture_entry(level: int, message: str, task_name=None, task_slug=None, map_index=None) -> None:

@@ -17,7 +17,9 @@ import traceback
 from typing import Any
 
 from .context import reset_context, set_context
-from .logging import begin_stdout_capture, capture_entry, end_stdout_capture, start_capture, stop_capture
+from .logging import (
+    begin_stdout_capture, capture_entry, capture_into, end_stdout_capture, start_capture, stop_capture,
+)
 from .signals import Signal
 from .state import Failed, Retrying, Skipped, State, Success, TimedOut, TriggerFailed
 
@@ -183,13 +185,11 @@ def _call_with_timeout(task, inputs: dict, entries: list) -> Any:
     ctx = contextvars.copy_context()
 
     def target():
-        from . import logging as run_logging
-
-        run_logging._capture.entries = entries
-        try:
-            outcome["result"] = ctx.run(task.run, **inputs)
-        except BaseException as exc:  # re-raised in the calling thread
-            outcome["error"] = exc
+        with capture_into(entries):
+            try:
+                outcome["result"] = ctx.run(task.run, **inputs)
+            except BaseException as exc:  # re-raised in the calling thread
+                outcome["error"] = exc
 
     worker = threading.Thread(target=target, daemon=True, name=f"jupyter-flows-timeout-{task.name}")
     worker.start()

@@ -59,7 +59,7 @@ class CellReporter:
     def __init__(self, name: str):
         self.name = name
         self.logger = context.get("logger")
-        self._entries = getattr(run_logging._capture, "entries", None)
+        self._entries = run_logging.current_capture()
         self._partial: dict[str, str] = {}
         self.current_cell: int | None = None
         self.total_cells = 0
@@ -70,12 +70,8 @@ class CellReporter:
     # -- log lines ----------------------------------------------------------------------------
 
     def log(self, level: int, message: str) -> None:
-        previous = getattr(run_logging._capture, "entries", None)
-        run_logging._capture.entries = self._entries
-        try:
+        with run_logging.capture_into(self._entries):
             self.logger.log(level, message)
-        finally:
-            run_logging._capture.entries = previous
 
     def cell_started(self, index: int, total: int) -> None:
         self.current_cell, self.total_cells = index, total
