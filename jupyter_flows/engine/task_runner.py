@@ -16,6 +16,7 @@ import time
 import traceback
 from typing import Any
 
+from ..exceptions import JupyterFlowsError
 from .context import reset_context, set_context
 from .logging import (
     begin_stdout_capture, capture_entry, capture_into, end_stdout_capture, start_capture, stop_capture,
@@ -158,8 +159,11 @@ def _attempt(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
     except Signal as signal:
         return signal.to_state()
     except Exception as exc:
-        capture_entry(logging.ERROR,
-                      f"Task {task.name!r} raised an exception:\n{traceback.format_exc().rstrip()}",
+        if isinstance(exc, JupyterFlowsError):  # an expected error whose message says it all
+            detail = f"{type(exc).__name__}: {exc}"
+        else:
+            detail = traceback.format_exc().rstrip()
+        capture_entry(logging.ERROR, f"Task {task.name!r} raised an exception:\n{detail}",
                       task.name, spec.task_slug, spec.map_index)
         return Failed(f"{type(exc).__name__}: {exc}", result=exc)
     finally:
