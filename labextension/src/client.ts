@@ -50,8 +50,11 @@ export class FlowsClient {
     return this.request<FlowRun>(['flow-runs', id, 'cancel'], {}, { method: 'POST', body: {} });
   }
 
-  async registerNotebook(path: string, project: string, name?: string): Promise<Flow> {
-    return this.request<Flow>(['notebooks', 'register'], {}, { method: 'POST', body: { path, project, name } });
+  async registerNotebook(path: string, project: string, name?: string, outputDir?: string): Promise<Flow> {
+    return this.request<Flow>(['notebooks', 'register'], {}, {
+      method: 'POST',
+      body: { path, project, name, output_dir: outputDir }
+    });
   }
 
   private async request<T>(segments: string[], query: Query = {}, init: { method?: string; body?: unknown } = {}): Promise<T> {

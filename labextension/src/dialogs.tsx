@@ -144,6 +144,8 @@ export async function askParameters(flow: Flow): Promise<Record<string, unknown>
 export interface NotebookFlowChoice {
   project: string;
   name: string;
+  /** Folder under the server root for executed copies; empty keeps them in the jupyter-flows home. */
+  outputDir: string;
 }
 
 class NotebookFlowForm extends ReactWidget implements Dialog.IBodyWidget<NotebookFlowChoice> {
@@ -160,7 +162,7 @@ class NotebookFlowForm extends ReactWidget implements Dialog.IBodyWidget<Noteboo
   }
 
   getValue(): NotebookFlowChoice {
-    return { project: this.value.project.trim(), name: this.value.name.trim() };
+    return { project: this.value.project.trim(), name: this.value.name.trim(), outputDir: this.value.outputDir.trim() };
   }
 
   render(): JSX.Element {
@@ -207,6 +209,16 @@ function NotebookFlowFields(props: {
           onChange={e => update({ ...value, name: e.target.value })}
         />
       </div>
+      <div className="jp-FlowsParametersForm-field">
+        <label htmlFor="jp-flows-output-dir">Executed notebooks go to (empty: the jupyter-flows home)</label>
+        <input
+          id="jp-flows-output-dir"
+          className="jp-mod-styled"
+          data-testid="notebook-flow-output-dir"
+          value={value.outputDir}
+          onChange={e => update({ ...value, outputDir: e.target.value })}
+        />
+      </div>
       {props.error && (
         <div className="jp-FlowsParametersForm-error" data-testid="notebook-flow-error">
           {props.error}
@@ -217,8 +229,8 @@ function NotebookFlowFields(props: {
 }
 
 /** Ask which project (existing or new) and under which name a notebook is registered; null if cancelled. */
-export async function askNotebookFlow(projects: string[], defaultName: string): Promise<NotebookFlowChoice | null> {
-  let choice: NotebookFlowChoice = { project: projects[0] ?? '', name: defaultName };
+export async function askNotebookFlow(projects: string[], initial: NotebookFlowChoice): Promise<NotebookFlowChoice | null> {
+  let choice = initial;
   let error: string | null = null;
   for (;;) {
     const form = new NotebookFlowForm(projects, choice, error);

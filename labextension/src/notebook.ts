@@ -9,16 +9,11 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 
 import { FlowsClient } from './client';
 import { askNotebookFlow, askParameters } from './dialogs';
+import { flowNameForPath, outputDirForPath } from './paths';
 
 export interface NotebookRunHooks {
   openRun(runId: string): void;
   runChanged(): void;
-}
-
-/** `analysis/report.ipynb` -> `report`. */
-export function flowNameForPath(path: string): string {
-  const base = path.split('/').pop() ?? path;
-  return base.replace(/\.ipynb$/i, '');
 }
 
 export async function runNotebookAsFlow(panel: NotebookPanel, client: FlowsClient, hooks: NotebookRunHooks): Promise<string | null> {
@@ -26,11 +21,16 @@ export async function runNotebookAsFlow(panel: NotebookPanel, client: FlowsClien
     await panel.context.ready;
     await panel.context.save();
     const projects = (await client.listProjects()).map(p => p.name);
-    const choice = await askNotebookFlow(projects, flowNameForPath(panel.context.path));
+    const path = panel.context.path;
+    const choice = await askNotebookFlow(projects, {
+      project: projects[0] ?? '',
+      name: flowNameForPath(path),
+      outputDir: outputDirForPath(path)
+    });
     if (!choice) {
       return null;
     }
-    const flow = await client.registerNotebook(panel.context.path, choice.project, choice.name);
+    const flow = await client.registerNotebook(path, choice.project, choice.name, choice.outputDir || undefined);
     hooks.runChanged();
     const parameters = flow.parameters.length ? await askParameters(flow) : {};
     if (parameters === null) {

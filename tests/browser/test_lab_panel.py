@@ -9,7 +9,6 @@ the panel, the run view and the run dialog are saved into docs/screenshots/.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -155,6 +154,7 @@ def test_an_open_notebook_runs_as_a_flow_from_its_toolbar_button(page, lab, agen
 
     page.get_by_test_id("notebook-flow-project").fill("notebooks")
     expect(page.get_by_test_id("notebook-flow-name")).to_have_value("greet")
+    expect(page.get_by_test_id("notebook-flow-output-dir")).to_have_value("greet-runs")
     page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
     name = page.locator('.jp-Dialog input[data-param="name"]')
     expect(name).to_have_value("World")
@@ -163,9 +163,16 @@ def test_an_open_notebook_runs_as_a_flow_from_its_toolbar_button(page, lab, agen
 
     run_id = open_run_id(page)
     expect_success_with_log(page, run_id, "Hello, Ford!")
-    view = run_view(page, run_id)
-    expect(view.get_by_test_id("output-notebook-path")).to_have_text(re.compile(rf"{run_id}.*\.ipynb$"))
+    link = run_view(page, run_id).get_by_test_id("output-notebook-link")
+    expect(link).to_have_text(f"greet-runs/{run_id}.ipynb")
+    open_flows_panel(page)
+    expect(flow_item(page, "notebooks", "greet").locator(f'[data-run-id="{run_id}"]')).to_have_attribute(
+        "data-state", "Success")
+    expect(flow_item(page, "notebooks", "greet")).to_contain_text("Notebook")
     page.screenshot(path=str(SCREENSHOTS / "notebook-run.png"))
 
-    open_flows_panel(page)
-    expect(flow_item(page, "notebooks", "greet")).to_contain_text("Notebook")
+    link.click()
+    executed = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(f"{run_id}.ipynb")
+    expect(executed.locator(".jp-OutputArea-output")).to_contain_text("Hello, Ford!")
+    assert (lab.root / "greet-runs" / f"{run_id}.ipynb").is_file()

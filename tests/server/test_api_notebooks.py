@@ -63,6 +63,39 @@ async def test_a_registered_notebook_runs_on_an_agent_and_keeps_its_executed_cop
     assert printed.count("Hello, Arthur!") == 2
 
 
+async def test_a_notebook_run_with_an_output_folder_under_the_root_can_be_opened_in_jupyterlab(
+        api, jp_fetch, greeting_notebook, agent):
+    _, flow = await api("POST", "notebooks", "register", body={"path": "reports/greet.ipynb", "project": "reports",
+                                                                "output_dir": "reports/greet-runs"})
+    _, run = await api("POST", "flow-runs", body={"flow_id": flow["id"]})
+
+    async def finished():
+        _, detail = await api("GET", "flow-runs", run["id"])
+        return detail if detail["finished"] else None
+
+    detail = await wait_for(finished, timeout=120, what="the notebook flow run to finish")
+    assert detail["state"] == "Success", detail["state_message"]
+    assert detail["output_notebook"] == f"reports/greet-runs/{run['id']}.ipynb"
+    opened = await jp_fetch("api", "contents", *detail["output_notebook"].split("/"))
+    model = json.loads(opened.body)
+    assert model["type"] == "notebook"
+    assert "Hello, World!" in json.dumps(model["content"]["cells"])
+
+
+@pytest.mark.parametrize("output_dir,status,expected", [
+    ("../runs", 403, "'output_dir' '../runs' is outside the server's root directory"),
+    ("reports/greet.ipynb", 400, "'output_dir' 'reports/greet.ipynb' is a file"),
+    ("", 400, "'output_dir' must be a non-empty string"),
+])
+async def test_an_output_folder_outside_the_root_or_not_a_folder_is_refused(api, greeting_notebook, output_dir,
+                                                                           status, expected):
+    answer, body = await api("POST", "notebooks", "register", body={"path": "reports/greet.ipynb",
+                                                                    "project": "reports", "output_dir": output_dir})
+
+    assert answer == status
+    assert expected in body["message"]
+
+
 @pytest.mark.parametrize("path,status,expected", [
     ("../outside.ipynb", 403, "is outside the server's root directory"),
     ("reports/../../outside.ipynb", 403, "is outside the server's root directory"),

@@ -150,11 +150,13 @@ class CancelFlowRunHandler(FlowsAPIHandler):
 
 
 class RegisterNotebookHandler(FlowsAPIHandler):
-    """``POST notebooks/register {"path", "project", "name"?}``: the notebook becomes a flow version.
+    """``POST notebooks/register {"path", "project", "name"?, "output_dir"?}``: the notebook becomes a flow version.
 
-    ``path`` is relative to the server's root directory, as JupyterLab names
-    files. The project is created when it does not exist yet. The kernel of a
-    run starts in the notebook's directory, as it does in JupyterLab.
+    ``path`` (and ``output_dir``) are relative to the server's root directory,
+    as JupyterLab names files. The project is created when it does not exist
+    yet. The kernel of a run starts in the notebook's directory, as it does in
+    JupyterLab. Executed notebooks go to ``output_dir`` as ``<run id>.ipynb``
+    (where JupyterLab can open them), else under the jupyter-flows home.
     """
 
     @web.authenticated
@@ -164,22 +166,24 @@ class RegisterNotebookHandler(FlowsAPIHandler):
         relative = self.checked(requests.text, body, "path", required=True)
         project = self.checked(requests.text, body, "project", required=True)
         name = self.checked(requests.text, body, "name", required=False)
+        output = self.checked(requests.text, body, "output_dir", required=False)
         path = self.checked(requests.notebook_path, self.root_dir, relative)
-        flow_id = await self.call(_register_notebook, self.backend, path, project, name or path.stem)
+        output_dir = self.checked(requests.output_directory, self.root_dir, output) if output else None
+        flow_id = await self.call(_register_notebook, self.backend, path, project, name or path.stem, output_dir)
         flow = await self.call(self.backend.get_flow, flow_id)
         versions = await self.call(self.backend.list_flows, project_name=project, include_archived=True)
         group = [v for v in versions if v["version_group_id"] == flow["version_group_id"]]
         self.reply(views.flow_summary(flow, group), status=201)
 
 
-def _register_notebook(backend, path: Path, project: str, name: str) -> str:
+def _register_notebook(backend, path: Path, project: str, name: str, output_dir: Path | None) -> str:
     from ...backend import Client
     from ...core.flow import Flow
     from ...storage.notebook import Notebook
 
     client = Client(backend=backend)
     client.create_project(project)
-    flow = Flow(name, storage=Notebook(path, cwd=path.parent))
+    flow = Flow(name, storage=Notebook(path, cwd=path.parent, output_dir=output_dir))
     return client.register(flow, project_name=project)
 
 

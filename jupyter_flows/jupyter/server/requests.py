@@ -107,6 +107,17 @@ def notebook_path(root_dir: str | Path, relative: str) -> Path:
     return target
 
 
+def output_directory(root_dir: str | Path, relative: str) -> Path:
+    """A folder under the server's root for executed notebooks (created by the first run if missing)."""
+    root = Path(root_dir).expanduser().resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise BadRequest(f"'output_dir' {relative!r} is outside the server's root directory", status=403)
+    if target.exists() and not target.is_dir():
+        raise BadRequest(f"'output_dir' {relative!r} is a file; give a folder for the executed notebooks")
+    return target
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value) if _jsonable(value) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
