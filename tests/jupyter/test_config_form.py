@@ -233,7 +233,7 @@ def test_run_here_runs_with_the_forms_executor_env_and_parameters(hello_flow, mo
     assert view.state_name == "Success"
     assert view.progress()["say_hello"] == (2, 2)
     assert any("Good evening, Trillian!" in line for line in view.log_lines())
-    assert "Run here ended <b>Success</b>" in form.status.value
+    assert "LocalDaskExecutor(scheduler='threads') ended <b>Success</b>" in form.status.value
 
 
 def test_project_picker_lists_the_backends_projects_and_accepts_a_new_one(hello_flow):

@@ -83,13 +83,17 @@ class ConfigForm(widgets.VBox):
             _section("Run config: where an agent runs it", self.run_config_kind, self.working_dir, self.env_editor,
                      widgets.HTML("<b>Labels</b> <small>(an agent needs all of them)</small>"), self.labels,
                      self.run_config_error),
-            _section("Run", self.parameter_inputs),
+            _section("Parameters of the next run", self.parameter_inputs),
             _section("Backend", self.project),
             widgets.HBox([self.run_button, self.register_button, self.submit_button]),
             self.status,
             self.output,
         ])
         self.add_class("jupyter-flows-config")
+        # Stable hooks for styling and for browser tests.
+        for widget, name in ((self.run_button, "run-here"), (self.register_button, "register"),
+                             (self.submit_button, "submit"), (self.status, "status"), (self.project, "project")):
+            widget.add_class(f"jupyter-flows-{name}")
         self.executor_picker.on_change(self._apply_executor)
         self.env_editor.on_change(self._apply_run_config)
         for control in (self.run_config_kind, self.working_dir, self.labels):
@@ -181,9 +185,10 @@ class ConfigForm(widgets.VBox):
         self.run_view = RunView()
         self.output.children = [self.run_view.widget]
         self._say(f"Running <code>{html.escape(self.flow.name)}</code> here with "
-                  f"{html.escape(repr(self.flow.executor))}")
+                  f"{html.escape(repr(self.flow.executor), quote=False)}")
         self.last_state = run_here(self.flow, parameters, listeners=[self.run_view])
-        self._say(f"Run here ended <b>{html.escape(self.last_state.name)}</b>")
+        self._say(f"Run here with {html.escape(repr(self.flow.executor), quote=False)} ended "
+                  f"<b>{html.escape(self.last_state.name)}</b>")
         return self.last_state
 
     def register(self) -> str:

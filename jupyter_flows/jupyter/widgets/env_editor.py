@@ -22,6 +22,7 @@ class _EnvRow(widgets.HBox):
     def __init__(self, editor: "EnvEditor", name: str = "", value: str = ""):
         self.editor = editor
         self.name = widgets.Text(value=name, placeholder="NAME", layout=widgets.Layout(width="14em"))
+        self.name.add_class("jupyter-flows-env-name")
         self.value = self._value_widget(name, value)
         self.remove = widgets.Button(icon="trash", tooltip="remove this variable", layout=widgets.Layout(width="3em"))
         self.remove.on_click(lambda _: editor.remove_row(self))
@@ -31,6 +32,7 @@ class _EnvRow(widgets.HBox):
     def _value_widget(self, name: str, value: str):
         kind = widgets.Password if looks_secret(name) else widgets.Text
         field = kind(value=value, placeholder="value", layout=widgets.Layout(width="20em"))
+        field.add_class("jupyter-flows-env-value")
         field.observe(lambda change: self.editor.changed(), "value")
         return field
 

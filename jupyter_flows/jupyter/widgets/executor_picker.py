@@ -28,7 +28,7 @@ class ExecutorPicker(widgets.VBox):
     def __init__(self, executor: Executor | None = None, **kwargs):
         style = {"description_width": "8em"}
         self.kind = widgets.Dropdown(options=KINDS, value="LocalExecutor", description="Executor", style=style,
-                                     layout=widgets.Layout(width="32em"))
+                                     layout=widgets.Layout(width="40em"))
         self.scheduler = widgets.ToggleButtons(options=["threads", "processes"], value="threads",
                                                description="Pool of", style=style)
         self.num_workers = widgets.BoundedIntText(value=0, min=0, max=1024, description="Workers",
@@ -42,6 +42,8 @@ class ExecutorPicker(widgets.VBox):
                                                 style=style, layout=widgets.Layout(width="14em"))
         self.n_workers_hint = widgets.HTML("<small>0 = dask's default</small>")
         self.error = widgets.HTML()
+        self.kind.add_class("jupyter-flows-executor-kind")
+        self.scheduler.add_class("jupyter-flows-scheduler")
         self.local_dask_box = widgets.VBox([self.scheduler,
                                             widgets.HBox([self.num_workers, self.num_workers_hint])])
         self.dask_box = widgets.VBox([self.dask_mode, self.address,

@@ -79,8 +79,8 @@ class ParameterInputs(widgets.VBox):
 
     def __init__(self, flow, **kwargs):
         self.inputs = {p.name: _Input(p) for p in sorted(flow.parameters(), key=lambda p: p.name)}
-        heading = widgets.HTML("<b>Parameters</b>" if self.inputs else "<i>This flow has no parameters.</i>")
-        super().__init__([heading, *(i.box for i in self.inputs.values())], **kwargs)
+        empty = [] if self.inputs else [widgets.HTML("<i>This flow has no parameters.</i>")]
+        super().__init__([*empty, *(i.box for i in self.inputs.values())], **kwargs)
 
     def widget(self, name: str):
         """The input widget of parameter ``name`` (to set it from code or a test)."""

@@ -106,6 +106,8 @@ class RunView(RunListener):
         self.summary = widgets.HTML()
         self.widget = widgets.VBox([self.header, self.counts, self.bars, self.log_panel, self.summary])
         self.widget.add_class("jupyter-flows-run")
+        self.log_panel.add_class("jupyter-flows-run-log")
+        self.summary.add_class("jupyter-flows-run-summary")
         self._draw()
 
     # -- displaying --------------------------------------------------------------------------------
