@@ -190,7 +190,8 @@ def report(results: dict) -> None:
           f"Running -> Success {demo['running_to_success_s']:.2f} s, greetings span "
           f"{demo['greetings_span_s']:.2f} s (ideal {demo['ideal_s']:.0f} s)")
     big = results["large_map"]
-    print(f"{big['tasks']:,}-task map with a log line each: through the agent {big['agent_created_to_success_s']:.2f} s "
+    print(f"{big['tasks']:,}-task map with a log line each: "
+          f"through the agent {big['agent_created_to_success_s']:.2f} s "
           f"(Running -> Success {big['agent_running_to_success_s']:.2f} s), in-memory flow.run() "
           f"{big['in_memory_flow_run_s']:.2f} s: {big['ratio']:.2f}x from creation, "
           f"{big['running_ratio']:.2f}x while running (target <= 2x)")

@@ -191,7 +191,8 @@ def register(project: str, paths: tuple[str, ...], modules: tuple[str, ...], lab
                          "flows from")
     if notebook_name is not None and notebook is None:
         raise InputError("--name names the flow of a --notebook; give --notebook FILE.ipynb too")
-    flows = [f for p in paths for f in load_flows_from_file(p)] + [f for m in modules for f in load_flows_from_module(m)]
+    flows = [f for p in paths for f in load_flows_from_file(p)]
+    flows += [f for m in modules for f in load_flows_from_module(m)]
     if notebook:
         from .storage.notebook import notebook_flow
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -14,9 +15,16 @@ HEARTBEAT_INTERVAL = 0.5
 FINAL = ("Success", "Failed", "Cancelled")
 
 
+def jupyter_flows_command() -> list[str]:
+    """The installed ``jupyter-flows`` script of this interpreter (``python -m jupyter_flows.cli`` if none)."""
+    script = Path(sys.executable).parent / "jupyter-flows"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "jupyter_flows.cli"]
+
+
 def run_cli(*args: str, timeout: float = 120, cwd=None) -> subprocess.CompletedProcess:
-    """The installed ``jupyter-flows`` command, as a user types it."""
-    return subprocess.run(["jupyter-flows", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    """The ``jupyter-flows`` command, as a user types it."""
+    return subprocess.run([*jupyter_flows_command(), *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd)
 
 
 def write_flow_file(directory: Path, code: str, name: str = "flow_file.py") -> Path:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from agent_helpers import (
-    HEARTBEAT_INTERVAL, log_messages, pid_from, process_gone, register_file, run_cli, wait_for,
+    HEARTBEAT_INTERVAL, jupyter_flows_command, log_messages, pid_from, process_gone, register_file, run_cli, wait_for,
     wait_for_state, write_flow_file,
 )
 
@@ -137,7 +137,7 @@ def test_two_agents_on_one_backend_run_each_of_100_runs_exactly_once(tmp_path, s
 
 def test_cancelling_a_run_executed_without_an_agent_stops_it(tmp_path, backend, slow_flow):
     pid_file = tmp_path / "pid"
-    process = subprocess.Popen(["jupyter-flows", "run", "--name", "slow-flow", "--execute",
+    process = subprocess.Popen([*jupyter_flows_command(), "run", "--name", "slow-flow", "--execute",
                                 "--param", f"pid_file={pid_file}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     try:

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from agent_helpers import (
-    TUTORIAL_FLOW, log_messages, register_file, run_cli, wait_for, wait_for_state, write_flow_file,
+    TUTORIAL_FLOW, jupyter_flows_command, log_messages, register_file, run_cli, wait_for, wait_for_state,
+    write_flow_file,
 )
 
 pytestmark = pytest.mark.slow
@@ -244,7 +245,7 @@ def test_run_watch_prints_log_lines_as_they_arrive(tmp_path, start_agent, backen
     register_file(backend, write_flow_file(tmp_path, STEPS_FLOW))
     start_agent()
 
-    watch = subprocess.Popen(["jupyter-flows", "run", "--name", "steps-flow", "--watch"],
+    watch = subprocess.Popen([*jupyter_flows_command(), "run", "--name", "steps-flow", "--watch"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in watch.stdout:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -138,7 +140,8 @@ def test_create_project_then_get_projects_lists_it(invoke):
 
     listed = invoke("get", "projects", "--json")
 
-    assert [(p["name"], p["description"]) for p in json.loads(listed.stdout)] == [("tutorial", "the hello-flow tutorial")]
+    projects = json.loads(listed.stdout)
+    assert [(p["name"], p["description"]) for p in projects] == [("tutorial", "the hello-flow tutorial")]
     assert "tutorial" in invoke("get", "projects").stdout
 
 
@@ -300,7 +303,8 @@ def test_run_execute_of_a_failing_flow_exits_1_and_says_why(invoke, tmp_path, ba
     assert result.exit_code == 1
     assert "ended Failed" in result.stdout
     assert backend.list_flow_runs()[0]["state"] == "Failed"
-    assert any("the towel is missing" in (t["message"] or "") for t in backend.get_task_runs(backend.list_flow_runs()[0]["id"]))
+    task_runs = backend.get_task_runs(backend.list_flow_runs()[0]["id"])
+    assert any("the towel is missing" in (t["message"] or "") for t in task_runs)
 
 
 # -- agent options -------------------------------------------------------------------------------
@@ -382,8 +386,9 @@ def test_cancel_of_a_scheduled_run_marks_it_cancelled(invoke, tmp_path, backend)
     assert backend.get_flow_run(run_id)["state"] == "Cancelled"
 
 
-def test_jupyter_flows_and_jupyter_flows_subcommand_are_on_the_path():
-    direct = subprocess.run(["jupyter-flows", "--help"], capture_output=True, text=True, timeout=60)
+def test_jupyter_flows_script_and_the_jupyter_flows_subcommand_are_installed():
+    script = Path(sys.executable).parent / "jupyter-flows"
+    direct = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert direct.returncode == 0
     for command in ("register", "run", "agent", "get", "cancel", "demo"):
         assert command in direct.stdout

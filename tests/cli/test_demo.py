@@ -1,16 +1,20 @@
 """``jupyter-flows demo``: the tutorial from registration to parallel greetings, on the embedded backend."""
 
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
+JUPYTER_FLOWS = str(Path(sys.executable).parent / "jupyter-flows")
+
 
 def test_demo_registers_runs_and_watches_the_tutorial_flow_with_a_local_agent(monkeypatch, jupyter_flows_home):
     monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.05")
 
-    result = subprocess.run(["jupyter-flows", "demo"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([JUPYTER_FLOWS, "demo"], capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -27,7 +31,7 @@ def test_demo_registers_runs_and_watches_the_tutorial_flow_with_a_local_agent(mo
 def test_demo_greets_the_people_given(monkeypatch, jupyter_flows_home):
     monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.05")
 
-    result = subprocess.run(["jupyter-flows", "demo", "--people", "Zaphod", "--people", "Trillian"],
+    result = subprocess.run([JUPYTER_FLOWS, "demo", "--people", "Zaphod", "--people", "Trillian"],
                             capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stdout + result.stderr
