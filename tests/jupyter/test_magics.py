@@ -242,3 +242,34 @@ def test_config_shows_the_form_of_the_named_flow(hello, magics):
     hello.run_line_magic("flow", "config hello-flow --project tutorial")
     assert magics.last_form.flow is hello.user_ns["hello_flow"]
     assert magics.last_form.project.value == "tutorial"
+
+
+def _write_parameterised_notebook(path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    parameters = new_code_cell('name = "World"\ntimes = 2')
+    parameters.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[parameters, new_code_cell('print(f"Hello, {name}!" * times)')],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+
+
+def test_notebook_register_makes_the_notebook_a_flow_with_its_parameters(ip, tmp_path, capsys):
+    _write_parameterised_notebook(tmp_path / "greet.ipynb")
+    ip.run_line_magic("flow", f"notebook register {tmp_path / 'greet.ipynb'} --project notebooks")
+    assert "Registered flow 'greet' version 1 in project 'notebooks'" in capsys.readouterr().out
+    registered = Backend().get_flow_by_name("greet", project_name="notebooks")
+    assert registered["storage"]["type"] == "Notebook"
+    assert sorted(p["name"] for p in registered["parameters"]) == ["name", "times"]
+
+
+def test_notebook_register_takes_a_name(ip, tmp_path):
+    _write_parameterised_notebook(tmp_path / "greet.ipynb")
+    ip.run_line_magic("flow", f"notebook register {tmp_path / 'greet.ipynb'} --project notebooks --name greeter")
+    assert Backend().get_flow_by_name("greeter", project_name="notebooks")["version"] == 1
+
+
+def test_notebook_register_of_a_missing_notebook_is_one_line(ip, tmp_path):
+    with pytest.raises(UsageError, match="NotebookError: .*missing.ipynb"):
+        ip.run_line_magic("flow", f"notebook register {tmp_path / 'missing.ipynb'} --project notebooks")
