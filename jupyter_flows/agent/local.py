@@ -211,8 +211,13 @@ class LocalAgent:
         log.info("agent %s %s: stopping %d flow run(s)", self.agent_id, reason, len(self.children))
         for child in self.children.values():
             if child.stop_deadline is None:
-                self._terminate(child, f"agent {self.agent_id} {reason} while the run was in flight; "
-                                       "its process was terminated", grace)
+                # Recorded first, so the run says why it stopped (its process would only say "interrupted").
+                message = f"agent {self.agent_id} {reason} while the run was in flight; its process was stopped"
+                try:
+                    self.backend.set_flow_run_state(child.run_id, "Cancelled", message)
+                except BackendError as exc:
+                    log.warning("could not record that flow run %s was stopped: %s", child.run_id, exc)
+                self._terminate(child, message, grace)
         deadline = time.monotonic() + grace
         while any(c.process.poll() is None for c in self.children.values()) and time.monotonic() < deadline:
             time.sleep(0.05)
