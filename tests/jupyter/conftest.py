@@ -17,21 +17,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
-HELLO_TASK = '''
-import os
-from jupyter_flows import task, Parameter, context
-
-@task
-def say_hello(name):
-    greeting = os.environ.get("GREETING", "Hello")
-    context.get("logger").info(f"{greeting}, {name}!")
-    return f"{greeting}, {name}!"
-'''
-
-HELLO_FLOW_CELL = '''%%flow hello-flow
-people = Parameter("people", default=["Arthur", "Ford", "Marvin"])
-say_hello.map(people)
-'''
+from jupyter_helpers import HELLO_FLOW_CELL, HELLO_TASK, run
 
 
 @pytest.fixture
@@ -41,14 +27,6 @@ def ip():
     shell.run_line_magic("load_ext", "jupyter_flows")
     yield shell
     shell.reset(new_session=False)
-
-
-def run(shell, code: str):
-    """Run a cell and fail the test with the cell's own error if it raised."""
-    result = shell.run_cell(code)
-    if not result.success:
-        raise result.error_in_exec or result.error_before_exec
-    return result.result
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from jupyter_flows.executors import DaskExecutor, LocalDaskExecutor
 from jupyter_flows.jupyter.magics import flow_identifier
 from jupyter_flows.run_configs import LocalRun
 
-from conftest import HELLO_FLOW_CELL, HELLO_TASK, run
+from jupyter_helpers import HELLO_FLOW_CELL, HELLO_TASK, run
 
 
 def test_flow_cell_binds_the_flow_to_an_identifier_made_from_its_name(hello):
