@@ -87,7 +87,8 @@ class ParameterInputs(widgets.VBox):
         try:
             return self.inputs[name].widget
         except KeyError:
-            raise ParameterError(f"no parameter named {name!r}; parameters: {', '.join(self.inputs) or 'none'}") from None
+            known = ", ".join(self.inputs) or "none"
+            raise ParameterError(f"no parameter named {name!r}; parameters: {known}") from None
 
     def values(self) -> dict[str, Any]:
         """``{name: value}`` for every parameter; raises :class:`ParameterError` on the first bad one."""

@@ -265,12 +265,17 @@ class RunView(RunListener):
             progress.state = "Failed" if progress.failed else "Mapped"
 
     def _add_log(self, timestamp, level, task_name, map_index, message) -> None:
+        # Kept raw: only the lines still in the panel at a redraw are ever formatted.
+        self._logs.append((timestamp, level or "", task_name, map_index, message))
+        self._n_logs += 1
+
+    @staticmethod
+    def _format_log(timestamp, level, task_name, map_index, message) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(timestamp)) if timestamp else ""
         where = ""
         if task_name:
             where = f"{task_name}[{map_index}] | " if map_index not in (None, -1) else f"{task_name} | "
-        self._logs.append((level or "", f"{clock} {level or ''} {where}{message}"))
-        self._n_logs += 1
+        return f"{clock} {level} {where}{message}"
 
     # -- drawing -----------------------------------------------------------------------------------
 
@@ -362,8 +367,9 @@ class RunView(RunListener):
             return "<pre style='margin:2px 0'><i>no log lines yet</i></pre>"
         skipped = self._n_logs - len(self._logs)
         lines = [f"… {skipped} earlier lines" if skipped else ""]
-        for level, line in self._logs:
-            text = html.escape(line)
+        for entry in self._logs:
+            level = entry[1]
+            text = html.escape(self._format_log(*entry))
             if level in ("ERROR", "CRITICAL"):
                 text = f'<span style="color:{state_color("Failed")}">{text}</span>'
             elif level == "WARNING":
@@ -397,7 +403,7 @@ class RunView(RunListener):
 
     def log_lines(self) -> list[str]:
         with self._lock:
-            return [line for _, line in self._logs]
+            return [self._format_log(*entry) for entry in self._logs]
 
     def counts_by_state(self) -> dict[str, int]:
         with self._lock:
