@@ -19,6 +19,7 @@ from IPython.utils.process import arg_split
 from IPython.display import display
 
 from ..core.flow import Flow
+from ..exceptions import NotFoundError
 from ..params import executor_from_spec, parse_env, parse_params
 from ..run_configs import LocalRun
 
@@ -349,7 +350,10 @@ class FlowMagics(Magics):
             return None
         backend = self._backend()
         parameters = parse_params(args.param)
-        registered = backend.get_flow_by_name(args.name, project_name=args.project)
+        try:
+            registered = backend.get_flow_by_name(args.name, project_name=args.project)
+        except NotFoundError as exc:
+            raise UsageError(f"{exc}. Register it first: %flow register {args.name} --project PROJECT") from None
         flow_run_id = Client(backend=backend).create_flow_run(flow_id=registered["id"], parameters=parameters,
                                                               labels=args.label or None)
         view = self.last_view = RunView()

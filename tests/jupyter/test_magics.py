@@ -234,7 +234,7 @@ def test_submit_follows_the_agents_run_in_the_live_widget_without_blocking(hello
 
 
 def test_submit_of_an_unregistered_flow_says_so(hello):
-    with pytest.raises(UsageError, match="hello-flow"):
+    with pytest.raises(UsageError, match="no flow named 'hello-flow'.*Register it first: %flow register hello-flow"):
         hello.run_line_magic("flow", "submit hello-flow")
 
 
