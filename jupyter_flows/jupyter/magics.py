@@ -29,7 +29,7 @@ COMMANDS = ("run", "register", "submit", "config", "list", "runs", "logs", "note
 USAGE = """\
 %%flow NAME [--executor E] [--workers N] [--env K=V]... [--label L]... [--as VAR]
     The cell body is the body of `with Flow(NAME) as flow:`; the flow is bound to VAR
-    (default: NAME made an identifier, hello-flow -> hello_flow).
+    (default: NAME made an identifier, hello-flow -> hello_flow), already while the body runs.
 
 %flow run NAME [--param k=v]... [--executor E] [--workers N] [--env K=V]... [--console]
                                  run here with the live run widget; returns the final state
