@@ -45,7 +45,9 @@ class LocalDaskExecutor(Executor):
         if self.scheduler == "threads":
             self._pool = ThreadPoolExecutor(workers, thread_name_prefix="jupyter-flows")
         else:
-            self._pool = ProcessPoolExecutor(workers, mp_context=_process_context())
+            # Workers fork from a server started once per process: hand them today's environment.
+            self._pool = ProcessPoolExecutor(workers, mp_context=_process_context(),
+                                             initializer=_use_environment, initargs=(dict(os.environ),))
         interrupted = False
         try:
             yield
@@ -84,6 +86,12 @@ class LocalDaskExecutor(Executor):
 
     def to_dict(self) -> dict:
         return {"type": "LocalDaskExecutor", "scheduler": self.scheduler, "num_workers": self.num_workers}
+
+
+def _use_environment(environment: dict) -> None:
+    """Run in each new worker process: take the flow run's environment variables."""
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def _process_context():

@@ -215,3 +215,17 @@ def test_bad_executor_options_name_the_value_and_the_choices():
 ])
 def test_executors_round_trip_through_their_stored_form(executor):
     assert executor_from_dict(executor.to_dict()) == executor
+
+
+@task
+def read_greeting():
+    return os.environ.get("JUPYTER_FLOWS_TEST_GREETING")
+
+
+def test_process_pool_workers_see_the_environment_of_each_run(monkeypatch):
+    with Flow("env per run") as flow:
+        greeting = read_greeting()
+    for value in ("One", "Two"):
+        monkeypatch.setenv("JUPYTER_FLOWS_TEST_GREETING", value)
+        state = flow.run(executor=LocalDaskExecutor(scheduler="processes", num_workers=1))
+        assert state.result[greeting].result == value
