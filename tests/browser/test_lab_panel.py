@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,6 +55,34 @@ def hello_flow_id(lab_home):
 
     Client().create_project("tutorial")
     return flow.register(project_name="tutorial")
+
+
+def write_greeting_notebook(path: Path) -> None:
+    """A notebook whose cell tagged ``parameters`` sets ``name``, and which prints a greeting."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = nbformat.v4.new_code_cell('name = "World"')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell('print(f"Hello, {name}!")')]
+    nbformat.write(nb, path)
+
+
+def open_command_palette(page: Page):
+    """Open the palette and return its search box.
+
+    The shortcut is pressed again when the palette did not show: while a
+    notebook is still settling, the keypress can land before the shortcut is
+    handled, or the notebook takes the focus back (which closes the palette).
+    """
+    search = page.locator(".lm-CommandPalette-input")
+    for _ in range(5):
+        page.keyboard.press("Control+Shift+C")
+        try:
+            search.wait_for(state="visible", timeout=2000)
+            return search
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError("the command palette did not open after 5 presses of Ctrl+Shift+C")
 
 
 def open_lab(page: Page, lab, path: str = "lab?reset") -> None:
@@ -139,13 +168,28 @@ def test_a_run_started_from_the_panel_with_a_changed_parameter_greets_zaphod(pag
         "data-state", "Success")
 
 
+def test_a_running_run_is_cancelled_from_its_view(page, lab, agent, hello_flow_id):
+    from jupyter_flows.backend import Backend, Client
+
+    crowd = [f"Guest {i}" for i in range(40)]  # about 20 s of greetings on two workers
+    run_id = Client().create_flow_run(hello_flow_id, parameters={"people": crowd})
+    open_lab(page, lab)
+    open_flows_panel(page)
+    flow_item(page, "tutorial", "hello-flow").locator(f'[data-run-id="{run_id}"] button').click()
+
+    view = run_view(page, run_id)
+    expect(view.locator(".jp-FlowsRunView-body")).to_have_attribute("data-state", "Running", timeout=RUN_TIMEOUT_MS)
+    expect(view.get_by_test_id("run-log")).to_contain_text("Hello, Guest", timeout=RUN_TIMEOUT_MS)
+    view.get_by_test_id("cancel-run").click()
+
+    expect(view.locator(".jp-FlowsRunView-body")).to_have_attribute("data-state", "Cancelled")
+    expect(view.get_by_test_id("cancel-run")).to_have_count(0)
+    expect(view.get_by_test_id("run-state")).to_have_css("background-color", "rgb(96, 125, 139)")
+    assert Backend().get_flow_run(run_id)["state"] == "Cancelled"
+
+
 def test_an_open_notebook_runs_as_a_flow_from_its_toolbar_button(page, lab, agent, lab_home):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    parameters = nbformat.v4.new_code_cell('name = "World"')
-    parameters.metadata["tags"] = ["parameters"]
-    nb.cells = [parameters, nbformat.v4.new_code_cell('print(f"Hello, {name}!")')]
-    nbformat.write(nb, lab.root / "greet.ipynb")
+    write_greeting_notebook(lab.root / "greet.ipynb")
 
     open_lab(page, lab, "lab/tree/greet.ipynb?reset")
     button = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-FlowsRunNotebookButton")
@@ -176,3 +220,18 @@ def test_an_open_notebook_runs_as_a_flow_from_its_toolbar_button(page, lab, agen
     expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(f"{run_id}.ipynb")
     expect(executed.locator(".jp-OutputArea-output")).to_contain_text("Hello, Ford!")
     assert (lab.root / "greet-runs" / f"{run_id}.ipynb").is_file()
+
+
+def test_run_notebook_as_flow_is_in_the_command_palette(page, lab):
+    write_greeting_notebook(lab.root / "palette.ipynb")
+    open_lab(page, lab, "lab/tree/palette.ipynb?reset")
+    # Give the notebook the focus first: the notebook taking it while it loads would close the palette.
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputPrompt").first.click()
+    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook.jp-mod-commandMode")).to_be_visible()
+
+    open_command_palette(page).fill("Run notebook as flow")
+    page.locator('.lm-CommandPalette-item[data-command="jupyter-flows:run-notebook"]').click()
+
+    expect(page.get_by_test_id("notebook-flow-name")).to_have_value("palette")
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-reject").click()
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
