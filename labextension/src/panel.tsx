@@ -5,6 +5,7 @@
  */
 
 import { ReactWidget } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
@@ -118,7 +119,12 @@ function ProjectItem(props: { node: ProjectNode; actions: PanelActions }): JSX.E
   );
 }
 
-function FlowsPanelView(props: { client: FlowsClient; actions: PanelActions; refreshed: ISignal<FlowsPanel, void> }): JSX.Element {
+function FlowsPanelView(props: {
+  client: FlowsClient;
+  actions: PanelActions;
+  refreshed: ISignal<FlowsPanel, void>;
+  isVisible: () => boolean;
+}): JSX.Element {
   const [tree, setTree] = React.useState<ProjectNode[] | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [trigger, setTrigger] = React.useState(0);
@@ -133,6 +139,9 @@ function FlowsPanelView(props: { client: FlowsClient; actions: PanelActions; ref
 
   usePolling(
     async () => {
+      if (!props.isVisible()) {
+        return false; // a collapsed sidebar asks nothing; showing it again reloads at once
+      }
       try {
         const loaded = await loadTree(props.client);
         setTree(loaded);
@@ -193,7 +202,19 @@ export class FlowsPanel extends ReactWidget {
     this._refreshed.emit();
   }
 
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.refresh();
+  }
+
   render(): JSX.Element {
-    return <FlowsPanelView client={this.client} actions={this.actions} refreshed={this._refreshed} />;
+    return (
+      <FlowsPanelView
+        client={this.client}
+        actions={this.actions}
+        refreshed={this._refreshed}
+        isVisible={() => this.isVisible}
+      />
+    );
   }
 }

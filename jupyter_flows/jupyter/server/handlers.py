@@ -3,7 +3,7 @@
 Every handler is authenticated (token or login), authorised on the
 ``jupyter_flows`` resource (GET reads, POST writes) and, for POST, protected
 by jupyter_server's XSRF check. Handlers check the request's values
-(``requests``), call the backend in a worker thread (its calls block on
+(``checks``), call the backend in a worker thread (its calls block on
 SQLite), and shape the answer (``views``). Backend errors become HTTP errors:
 an unknown id 404, a bad value 400, each with a JSON ``{"message": ...}``.
 """
@@ -22,7 +22,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ...exceptions import JupyterFlowsError, NotFoundError
-from . import requests, views
+from . import checks, views
 
 AUTH_RESOURCE = "jupyter_flows"
 _ID = r"(?P<run_id>[^/]+)"
@@ -47,7 +47,7 @@ class FlowsAPIHandler(APIHandler):
             return await asyncio.to_thread(partial(method, *args, **kwargs))
         except NotFoundError as exc:
             raise web.HTTPError(404, str(exc)) from exc
-        except requests.BadRequest as exc:
+        except checks.BadRequest as exc:
             raise web.HTTPError(exc.status, str(exc)) from exc
         except ValueError as exc:  # ParameterError, NotebookError, ConfigurationError, a bad state name
             raise web.HTTPError(400, str(exc)) from exc
@@ -55,10 +55,10 @@ class FlowsAPIHandler(APIHandler):
             raise web.HTTPError(500, str(exc)) from exc
 
     def checked(self, check: Callable, *args: Any, **kwargs: Any) -> Any:
-        """A value from ``requests``, turning its refusal into an HTTP error."""
+        """A request value read by ``checks``, turning its refusal into an HTTP error."""
         try:
             return check(*args, **kwargs)
-        except requests.BadRequest as exc:
+        except checks.BadRequest as exc:
             raise web.HTTPError(exc.status, str(exc)) from exc
 
     def reply(self, data: Any, status: int = 200) -> None:
@@ -92,11 +92,11 @@ class FlowRunsHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        limit = self.checked(requests.integer, "limit", self.get_query_argument("limit", None),
-                             default=50, minimum=1, maximum=requests.MAX_PAGE)
-        offset = self.checked(requests.integer, "offset", self.get_query_argument("offset", None),
+        limit = self.checked(checks.integer, "limit", self.get_query_argument("limit", None),
+                             default=50, minimum=1, maximum=checks.MAX_PAGE)
+        offset = self.checked(checks.integer, "offset", self.get_query_argument("offset", None),
                               default=0, minimum=0)
-        states = self.checked(requests.states, self.get_query_arguments("state"))
+        states = self.checked(checks.states, self.get_query_arguments("state"))
         # One more than asked tells whether a next page exists without counting every run.
         runs = await self.call(self.backend.list_flow_runs, flow_id=self.get_query_argument("flow_id", None) or None,
                                project_name=self.get_query_argument("project", None) or None,
@@ -106,11 +106,11 @@ class FlowRunsHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.checked(requests.json_object, self.request.body)
-        flow_id = self.checked(requests.text, body, "flow_id", required=True)
-        parameters = self.checked(requests.mapping, body, "parameters")
-        labels = self.checked(requests.string_list, body, "labels")
-        run_name = self.checked(requests.text, body, "run_name", required=False)
+        body = self.checked(checks.json_object, self.request.body)
+        flow_id = self.checked(checks.text, body, "flow_id", required=True)
+        parameters = self.checked(checks.mapping, body, "parameters")
+        labels = self.checked(checks.string_list, body, "labels")
+        run_name = self.checked(checks.text, body, "run_name", required=False)
         run = await self.call(self.backend.create_flow_run, flow_id=flow_id, parameters=parameters,
                               labels=labels, run_name=run_name)
         self.reply(run, status=201)
@@ -133,8 +133,8 @@ class FlowRunLogsHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        after = self.checked(requests.integer, "after", self.get_query_argument("after", None), default=None, minimum=0)
-        limit = self.checked(requests.integer, "limit", self.get_query_argument("limit", None),
+        after = self.checked(checks.integer, "after", self.get_query_argument("after", None), default=None, minimum=0)
+        limit = self.checked(checks.integer, "limit", self.get_query_argument("limit", None),
                              default=None, minimum=1, maximum=10_000)
         logs = await self.call(self.backend.get_logs, run_id, after=after, limit=limit)
         self.reply(views.log_page(logs, after))
@@ -162,13 +162,13 @@ class RegisterNotebookHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.checked(requests.json_object, self.request.body)
-        relative = self.checked(requests.text, body, "path", required=True)
-        project = self.checked(requests.text, body, "project", required=True)
-        name = self.checked(requests.text, body, "name", required=False)
-        output = self.checked(requests.text, body, "output_dir", required=False)
-        path = self.checked(requests.notebook_path, self.root_dir, relative)
-        output_dir = self.checked(requests.output_directory, self.root_dir, output) if output else None
+        body = self.checked(checks.json_object, self.request.body)
+        relative = self.checked(checks.text, body, "path", required=True)
+        project = self.checked(checks.text, body, "project", required=True)
+        name = self.checked(checks.text, body, "name", required=False)
+        output = self.checked(checks.text, body, "output_dir", required=False)
+        path = self.checked(checks.notebook_path, self.root_dir, relative)
+        output_dir = self.checked(checks.output_directory, self.root_dir, output) if output else None
         flow_id = await self.call(_register_notebook, self.backend, path, project, name or path.stem, output_dir)
         flow = await self.call(self.backend.get_flow, flow_id)
         versions = await self.call(self.backend.list_flows, project_name=project, include_archived=True)
