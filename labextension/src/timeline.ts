@@ -135,6 +135,8 @@ export function layoutTimeline(runs: TimedTaskRun[], options: TimelineOptions): 
   if (started.length === 0) {
     return { start: options.now, end: options.now, bars: [], ticks: [], notShown: runs.length, peakConcurrency: 0 };
   }
+  // A mapped task's own run spans its children's: it is drawn, but does not count as running in parallel.
+  const mappedParents = new Set(runs.filter(run => run.map_index >= 0).map(run => run.task_slug));
   const start = Math.min(...started.map(s => s.start));
   const end = Math.max(...started.map(s => s.end));
   const span = Math.max(end - start, 0.001);
@@ -166,6 +168,8 @@ export function layoutTimeline(runs: TimedTaskRun[], options: TimelineOptions): 
     bars,
     ticks,
     notShown: runs.length - shown.length,
-    peakConcurrency: peakConcurrency(started.map(s => [s.start, s.end]))
+    peakConcurrency: peakConcurrency(
+      started.filter(s => !mappedParents.has(s.run.task_slug) || s.run.map_index >= 0).map(s => [s.start, s.end])
+    )
   };
 }

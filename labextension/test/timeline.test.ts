@@ -39,6 +39,15 @@ describe('timeline layout', () => {
     expect(layout.peakConcurrency).toBe(3);
   });
 
+  it('counts the children of a map, not their parent, as running in parallel', () => {
+    const layout = layoutTimeline(
+      [run('say_hello-1', -1, 0, 2, 'Mapped'), run('say_hello-1', 0, 0, 1), run('say_hello-1', 1, 1, 2)],
+      { now: 5 }
+    );
+    expect(layout.bars).toHaveLength(3);
+    expect(layout.peakConcurrency).toBe(1);
+  });
+
   it('draws a task still running up to now', () => {
     const layout = layoutTimeline([run('a-1', -1, 0, 2), run('b-1', -1, 2, null, 'Running')], { now: 8 });
     const live = layout.bars.find(b => b.label === 'b')!;

@@ -3,7 +3,9 @@
 A real local agent runs on the lab's jupyter-flows home, so runs registered
 here, started from the panel, or started from a notebook's toolbar all
 progress to Success, and their logs come from the real flow. Screenshots of
-the panel, the run view and the run dialog are saved into docs/screenshots/.
+the panel, the run view and the run dialog are saved under
+test-artifacts/screenshots/, or into docs/screenshots/ (the README's) when
+JUPYTER_FLOWS_UPDATE_SCREENSHOTS=1 is set.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = (REPO / "docs" / "screenshots" if os.environ.get("JUPYTER_FLOWS_UPDATE_SCREENSHOTS") == "1"
+               else REPO / "test-artifacts" / "screenshots")
 RUN_TIMEOUT_MS = 90_000
 
 
