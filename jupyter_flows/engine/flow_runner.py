@@ -23,6 +23,8 @@ from typing import Any, Iterable
 
 import cloudpickle
 
+from ..core.parameter import Parameter
+from ..core.task import Constant
 from ..exceptions import NotPicklableError, ParameterError
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
@@ -116,8 +118,14 @@ class FlowRunner:
         key = f"{self._prefix}/{self.flow.slugs[task]}"
         spec = TaskRunSpec(task, self.flow.slugs[task], None, tuple(slots),
                            self.flow.constants.get(task), self._flow_context)
-        self._pending[key] = (run_task, spec, *args)
         self._refs[task] = key
+        if not edges and isinstance(task, (Parameter, Constant)):
+            # Known before anything runs: resolve here, so mapping over a parameter or a
+            # literal list needs no extra wave through the executor.
+            self._on_start(key)
+            self._on_done(key, run_task(spec))
+            return
+        self._pending[key] = (run_task, spec, *args)
 
     def _plan_mapped(self, task, edges) -> None:
         slug = self.flow.slugs[task]
