@@ -43,3 +43,7 @@ class StorageError(JupyterFlowsError):
 
 class NotebookError(JupyterFlowsError, ValueError):
     """A notebook is missing, unreadable, of an unsupported version or failed to run."""
+
+
+class FlowArchivedError(JupyterFlowsError, ValueError):
+    """A run was asked of a flow version that a newer registration archived."""

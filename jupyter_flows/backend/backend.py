@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from .. import config
-from ..exceptions import BackendError, NotFoundError, ParameterError
+from ..exceptions import BackendError, FlowArchivedError, NotFoundError, ParameterError
 from . import schema
 from .connection import display_url, migrate, open_engine, transaction
 from .schema import flow_run_states, flow_runs, flows, logs, projects, task_runs
@@ -524,7 +524,7 @@ def _run_target(conn: Connection, flow_id: str | None, version_group_id: str | N
                 flows.c.version_group_id == row["version_group_id"], flows.c.archived.is_(False))
                 .order_by(flows.c.version.desc()).limit(1)).first()
             newer = f"; run the current version {latest.version} (id {latest.id})" if latest else ""
-            raise BackendError(f"flow {row['name']!r} version {row['version']} (id {flow_id}) is archived{newer}")
+            raise FlowArchivedError(f"flow {row['name']!r} version {row['version']} (id {flow_id}) is archived{newer}")
         return row
     if version_group_id is not None:
         row = conn.execute(_flow_query().where(flows.c.version_group_id == version_group_id,

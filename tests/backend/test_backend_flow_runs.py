@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from jupyter_flows.exceptions import BackendError, ConfigurationError, NotFoundError, ParameterError
+from jupyter_flows.exceptions import ConfigurationError, FlowArchivedError, NotFoundError, ParameterError
 from jupyter_flows.run_configs import LocalRun
 
 from backend_helpers import register_plain_flow
@@ -57,7 +57,7 @@ def test_a_run_of_the_latest_version_by_version_group(backend, flow):
 
 def test_an_archived_version_cannot_be_run_and_the_error_names_the_current_one(backend, flow):
     newer = register_plain_flow(backend, content_hash="changed")
-    with pytest.raises(BackendError, match=rf"version 1 .* is archived; run the current version 2 \(id {newer['id']}\)"):
+    with pytest.raises(FlowArchivedError, match=rf"version 1 .* is archived; run the current version 2 \(id {newer['id']}\)"):
         backend.create_flow_run(flow["id"], parameters={"greeting": "Hi"})
 
 

@@ -68,6 +68,16 @@ async def test_starting_a_run_of_an_unknown_flow_is_a_404(api):
     assert status == 404 and "no-such-flow" in body["message"]
 
 
+async def test_starting_a_run_of_an_archived_flow_version_is_a_400_naming_the_current_one(api):
+    old_version = register_hello_flow(greeting="Hello")
+    new_version = register_hello_flow(greeting="Howdy")
+
+    status, body = await api("POST", "flow-runs", body={"flow_id": old_version})
+
+    assert status == 400
+    assert "is archived" in body["message"] and new_version in body["message"]
+
+
 @pytest.mark.parametrize("raw,expected", [
     (b"{not json", "not valid JSON"),
     (b"[1, 2]", "must be a JSON object, got list"),
