@@ -143,7 +143,7 @@ def bench_map(backend, flow: Flow, flow_id: str, n: int) -> dict:
 def run_all(home: Path, pickups: int, n: int) -> dict:
     """Register the three flows in a fresh backend under ``home`` and measure them through one agent."""
     from jupyter_flows.backend import Backend
-    from jupyter_flows.demo import local_agent_process
+    from jupyter_flows.agent.background import local_agent_process
 
     backend = Backend()
     backend.create_project("bench")

@@ -9,43 +9,15 @@ uses ``LocalDaskExecutor``), and stops the agent.
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import subprocess
-import sys
 import time
-from typing import Iterator
 
 from rich.console import Console
 from rich.table import Table
 
 from . import config
+from .agent.background import local_agent_process
 
 PROJECT = "tutorial"
-
-
-@contextlib.contextmanager
-def local_agent_process(*options: str, log_path=None) -> Iterator[subprocess.Popen]:
-    """A ``jupyter-flows agent local start`` process for the duration of a ``with`` block.
-
-    It is stopped like a user would (SIGINT, as Ctrl-C does), and killed if it
-    does not stop within a few seconds.
-    """
-    command = [sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start", *options]
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if log_path:
-            out.close()
 
 
 def run_demo(people: list[str] | None = None, console: Console | None = None) -> bool:

@@ -28,7 +28,7 @@ from ..core.task import Constant
 from ..exceptions import NotPicklableError, ParameterError
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
-from .state import Cancelled, Failed, Mapped, Running, State, Success
+from .state import Cancelled, Failed, Mapped, State, Success
 from .task_runner import LIST, WHOLE, TaskRun, TaskRunSpec, run_task, value_run
 
 

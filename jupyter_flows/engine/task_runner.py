@@ -22,7 +22,7 @@ from .logging import (
     begin_stdout_capture, capture_entry, capture_into, end_stdout_capture, start_capture, stop_capture,
 )
 from .signals import Signal
-from .state import Failed, Retrying, Skipped, State, Success, TimedOut, TriggerFailed
+from .state import Failed, Skipped, State, Success, TimedOut, TriggerFailed
 
 # How a slot of the task's inputs is read from the upstream arguments of run_task.
 WHOLE = 0  # one upstream TaskRun: its result is the value

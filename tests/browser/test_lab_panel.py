@@ -11,15 +11,14 @@ JUPYTER_FLOWS_UPDATE_SCREENSHOTS=1 is set.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from jupyter_flows.agent.background import local_agent_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,18 +36,10 @@ def screenshots_dir():
 @pytest.fixture(scope="module")
 def agent(lab, tmp_path_factory):
     """``jupyter-flows agent local start`` on the lab's home, stopped (with its runs) after the module."""
-    log = open(tmp_path_factory.mktemp("agent_log") / "agent.log", "w")
     env = {**os.environ, "JUPYTER_FLOWS_HOME": str(lab.home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.2"}
-    process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
-                               env=env, cwd=lab.root, stdout=log, stderr=subprocess.STDOUT)
-    yield process
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    log_path = tmp_path_factory.mktemp("agent_log") / "agent.log"
+    with local_agent_process(log_path=log_path, env=env, cwd=lab.root) as process:
+        yield process
 
 
 @pytest.fixture

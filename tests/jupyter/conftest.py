@@ -8,14 +8,14 @@ from a reset namespace with the extension loaded. The agent is a real
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
+
+from jupyter_flows.agent.background import local_agent_process
 
 from jupyter_helpers import HELLO_FLOW_CELL, HELLO_TASK, run
 
@@ -62,19 +62,8 @@ def fast_agent_intervals(monkeypatch):
 def agent(tmp_path, fast_agent_intervals):
     """A real local agent polling this test's backend."""
     log_path = tmp_path / "agent.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    yield AgentProcess(process, log_path)
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with local_agent_process(log_path=log_path) as process:
+        yield AgentProcess(process, log_path)
 
 
 class AgentProcess:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -20,6 +17,7 @@ import pytest
 # top-level conftest, and their autouse event loop would clash with the browser tests' Playwright.
 from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
+from jupyter_flows.agent.background import local_agent_process
 from jupyter_flows.backend import Backend
 
 
@@ -58,15 +56,6 @@ def api(jp_fetch):
 @pytest.fixture
 def agent(jupyter_flows_home, tmp_path):
     """A local agent process polling this test's backend."""
-    log = open(tmp_path / "agent.log", "w")
     env = {**os.environ, "JUPYTER_FLOWS_HOME": str(jupyter_flows_home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.1"}
-    process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    yield process
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    with local_agent_process(log_path=tmp_path / "agent.log", env=env) as process:
+        yield process
