@@ -4,12 +4,14 @@ A notebook that loads the magics and defines hello-flow is run in the lab;
 the form renders, the executor is switched to a LocalDaskExecutor pool of
 threads and GREETING is changed, Run here runs the flow in the notebook's
 kernel, and the live run widget reaches Success with the new greeting in its
-log. Screenshots of the form and of the run widget go to docs/screenshots/.
+log. Screenshots of the form and of the run widget go to test-artifacts/screenshots/, or refresh
+the README's copies in docs/screenshots/ with JUPYTER_FLOWS_UPDATE_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
 
 import re
+import os
 from pathlib import Path
 
 import nbformat
@@ -20,7 +22,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = (REPO / "docs" / "screenshots" if os.environ.get("JUPYTER_FLOWS_UPDATE_SCREENSHOTS") == "1"
+               else REPO / "test-artifacts" / "screenshots")
 
 HELLO_TASK = '''import os
 import time
