@@ -10,8 +10,8 @@ the README's copies in docs/screenshots/ with JUPYTER_FLOWS_UPDATE_SCREENSHOTS=1
 
 from __future__ import annotations
 
-import re
 import os
+import re
 from pathlib import Path
 
 import nbformat
