@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Iterable
 
 
@@ -30,6 +33,17 @@ class Storage:
         return {"type": type(self).__name__, "labels": list(self.labels),
                 "add_default_labels": self.add_default_labels}
 
+    def resolve_location(self, location: str | None) -> str:
+        """``location``, or when it is None the location of the one flow this storage holds."""
+        if location is not None:
+            return location
+        flows = getattr(self, "flows", {})
+        if len(flows) != 1:
+            from ..exceptions import StorageError
+
+            raise StorageError(f"{self!r} holds {len(flows)} flows; say which with get_flow(location)")
+        return next(iter(flows.values()))
+
     def output_path(self, flow_run_id: str) -> str | None:
         """Where a run keeps its output document (notebook storage), if anywhere."""
         return None
@@ -37,6 +51,19 @@ class Storage:
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "type" and v)
         return f"{type(self).__name__}({options})"
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``target`` and rename: a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 _KINDS: dict[str, type[Storage]] = {}

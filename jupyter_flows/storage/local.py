@@ -14,7 +14,6 @@ import inspect
 import os
 import re
 import socket
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -22,7 +21,7 @@ import cloudpickle
 
 from .. import config
 from ..exceptions import NotPicklableError, StorageError
-from .base import Storage, register_storage
+from .base import Storage, register_storage, write_atomically
 from .script import flow_name_at, load_flow_script
 
 
@@ -77,17 +76,14 @@ class Local(Storage):
         target = directory / slugify(flow.name) / f"{flow_hash(flow)}.flow"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(target, data)
+            write_atomically(target, data)
         except OSError as exc:
             raise StorageError(f"cannot write flow {flow.name!r} to {str(target)!r}: {exc}") from exc
         self.flows[flow.name] = str(target)
         return str(target)
 
     def get_flow(self, location: str | None = None):
-        if location is None:
-            if len(self.flows) != 1:
-                raise StorageError(f"{self!r} holds {len(self.flows)} flows; say which with get_flow(location)")
-            location = next(iter(self.flows.values()))
+        location = self.resolve_location(location)
         if self.stored_as_script:
             return load_flow_script(location, flow_name_at(self.flows, location))
         try:
@@ -169,16 +165,3 @@ def _picklable(value) -> bool:
 def _short(value) -> str:
     text = repr(value)
     return f"{text[:60]}... ({type(value).__name__})" if len(text) > 60 else f"{text} ({type(value).__name__})"
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``target`` and rename: a reader never sees half a flow."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

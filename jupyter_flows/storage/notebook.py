@@ -12,9 +12,7 @@ registered version runs.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -34,7 +32,7 @@ from ..tasks.notebook_source import (
     resolve_path,
     safe_path_part,
 )
-from .base import Storage, register_storage
+from .base import Storage, register_storage, write_atomically
 from .local import slugify
 from .script import flow_name_at
 
@@ -186,7 +184,7 @@ class Notebook(Storage):
         target = Path(config.flows_dir()) / slugify(flow.name) / self.notebook_hash[:24] / os.path.basename(self.path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_atomically(Path(self.path), target)
+            write_atomically(target, Path(self.path).read_bytes())
         except OSError as exc:
             raise StorageError(f"cannot copy notebook {self.path!r} to {str(target)!r}: {exc}") from exc
         self.flows[flow.name] = str(target)
@@ -196,10 +194,7 @@ class Notebook(Storage):
         """The flow of the notebook stored at ``location``, built from that stored copy."""
         from ..core.flow import Flow
 
-        if location is None:
-            if len(self.flows) != 1:
-                raise StorageError(f"{self!r} holds {len(self.flows)} flows; say which with get_flow(location)")
-            location = next(iter(self.flows.values()))
+        location = self.resolve_location(location)
         flow_name = flow_name_at(self.flows, location)
         if flow_name is None:
             raise StorageError(f"{location!r} is not a notebook this storage stored; it holds: "
@@ -271,19 +266,6 @@ def _new_run_id() -> str:
     import uuid
 
     return str(uuid.uuid4())
-
-
-def _copy_atomically(source: Path, target: Path) -> None:
-    """Copy to a temporary file beside ``target`` and rename: a run never reads half a notebook."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def notebook_flow(path: str | os.PathLike, name: str | None = None, **options: Any):
