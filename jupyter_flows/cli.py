@@ -361,7 +361,7 @@ def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency
 
 @cli.group(cls=_Group)
 def get() -> None:
-    """Show projects, flows, flow runs and logs (``--json`` for scripts)."""
+    """Show projects, flows, flow runs and logs (--json for scripts)."""
 
 
 @get.command("projects")
