@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -115,13 +116,25 @@ def test_a_url_that_is_not_a_database_url_is_named_in_the_error():
         Backend("not a url").list_projects()
 
 
-@pytest.mark.parametrize("scheme", ["nosuchdb", "postgresql"])
+@pytest.mark.parametrize("scheme", ["nosuchdb", "postgresql+pg8000"])
 def test_a_database_without_an_installed_driver_names_the_url_and_hides_the_password(monkeypatch, scheme):
     monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", f"{scheme}://user:secret@dbhost/flows")
     with pytest.raises(BackendError, match="needs a database driver that is not installed") as error:
         Backend().list_projects()
     assert f"{scheme}://user:***@dbhost/flows" in str(error.value)
     assert "secret" not in str(error.value)
+
+
+def test_an_unreachable_database_server_names_the_url_and_hides_the_password(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", f"postgresql+psycopg://user:secret@127.0.0.1:{port}/flows")
+    with pytest.raises(BackendError) as error:
+        Backend().list_projects()
+    assert f"postgresql+psycopg://user:***@127.0.0.1:{port}/flows" in str(error.value)
+    assert "secret" not in str(error.value)
+    assert "Connection refused" in str(error.value) or "connection failed" in str(error.value)
 
 
 def test_an_unreachable_database_file_names_the_url_and_the_cause(tmp_path):
