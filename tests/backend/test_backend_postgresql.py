@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 # SQLite's own machinery, checked in the SQLite modules: a locked or read-only database file, and
 # SQLite's BEGIN IMMEDIATE (PostgreSQL's transactions begin implicitly; the batches are checked below).
 del test_a_backend_locked_during_the_run_loses_nothing
+del test_a_locked_backend_delays_the_records_not_the_flow
 del test_a_backend_that_stays_unwritable_fails_the_end_of_the_run_loudly
 del test_a_batch_of_a_thousand_task_runs_is_one_transaction_and_one_executemany
 del test_a_batch_of_log_lines_is_one_transaction_and_one_executemany
