@@ -14,20 +14,12 @@ from pathlib import Path
 import pytest
 
 from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL, SLOW_FLOW, register_file, write_flow_file
-from jupyter_flows.backend import Backend
 
 
 @pytest.fixture(autouse=True)
 def fast_intervals(monkeypatch):
     monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", str(POLL_INTERVAL))
     monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", str(HEARTBEAT_INTERVAL))
-
-
-@pytest.fixture
-def backend():
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 class AgentProcess:

@@ -1,17 +1,8 @@
-"""Fixtures for the backend tests: a backend in the test's own home, with the tutorial project."""
+"""Fixtures for the backend tests (``backend`` itself comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-from jupyter_flows.backend import Backend
-
-
-@pytest.fixture
-def backend(jupyter_flows_home):
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 @pytest.fixture

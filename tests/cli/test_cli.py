@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jupyter_flows.backend import Backend
 from jupyter_flows.cli import cli
 
 PARAMS_FLOW = '''
@@ -98,13 +97,6 @@ def invoke():
         return runner.invoke(cli, list(args), catch_exceptions=False)
 
     return invoke
-
-
-@pytest.fixture
-def backend():
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 def flow_file(tmp_path, code: str, name: str = "flows.py"):

@@ -18,19 +18,11 @@ import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
 from jupyter_flows.agent.background import local_agent_process
-from jupyter_flows.backend import Backend
 
 
 @pytest.fixture
 def jp_server_config():
     return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}}}
-
-
-@pytest.fixture
-def backend(jupyter_flows_home):
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 @pytest.fixture
