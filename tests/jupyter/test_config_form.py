@@ -10,7 +10,7 @@ from jupyter_flows.backend import Backend
 from jupyter_flows.exceptions import ConfigurationError, ParameterError
 from jupyter_flows.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 from jupyter_flows.jupyter.widgets.config_form import ConfigForm
-from jupyter_flows.jupyter.widgets.env_editor import looks_secret
+from jupyter_flows.redaction import looks_secret
 from jupyter_flows.run_configs import LocalRun, UniversalRun
 
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import html
-import re
 
 import ipywidgets as widgets
 
 from ...exceptions import ConfigurationError
+from ...redaction import looks_secret
 from ...run_configs import validate_env
 
-SECRET_WORDS = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL", re.IGNORECASE)
-
-
-def looks_secret(name: str) -> bool:
-    """Names like ``API_TOKEN`` or ``DB_PASSWORD`` get a masked value field."""
-    return bool(SECRET_WORDS.search(name or ""))
 
 
 class _EnvRow(widgets.HBox):
