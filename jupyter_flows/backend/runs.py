@@ -1,0 +1,267 @@
+"""Flow runs: creation, the state machine, claims, heartbeats and the stale-run sweep.
+
+Functions over a connection, called by :class:`Backend` inside its
+transactions. A run goes Scheduled -> Submitted (an agent claimed it) ->
+Running -> one of the finished states, which never change again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ..exceptions import FlowArchivedError, NotFoundError, ParameterError
+from .projects import flow_query, flow_row, new_id
+from .schema import flow_run_states, flow_runs, flows, logs, projects, task_runs
+
+FLOW_RUN_STATES = ("Scheduled", "Submitted", "Running", "Success", "Failed", "Cancelled")
+FINISHED_STATES = ("Success", "Failed", "Cancelled")
+LIVE_STATES = ("Submitted", "Running")
+#: How many Scheduled runs a claim looks at per attempt before matching labels in Python.
+_CLAIM_WINDOW = 100
+
+
+def check_state(state: str) -> None:
+    if state not in FLOW_RUN_STATES:
+        raise ValueError(f"unknown flow run state {state!r}; known: {', '.join(FLOW_RUN_STATES)}")
+
+
+def create_flow_run(conn: Connection, flow_id: str | None, version_group_id: str | None, parameters: dict | None,
+                    run_config: dict | None, labels: Iterable[str] | None, run_name: str | None,
+                    flow_run_id: str | None, state: str) -> dict:
+    flow = _run_target(conn, flow_id, version_group_id)
+    checked = _check_run_parameters(flow, parameters or {})
+    if labels is not None:
+        run_labels = sorted(set(labels))
+    elif run_config is not None:
+        storage_labels = (flow["storage"] or {}).get("labels") or []
+        run_labels = sorted(set(run_config.get("labels") or []) | set(storage_labels))
+    else:
+        run_labels = list(flow["labels"] or [])
+    now = time.time()
+    run_id = flow_run_id or new_id()
+    row = {
+        "id": run_id,
+        "flow_id": flow["id"],
+        "name": run_name or f"{flow['name']}-{run_id[:8]}",
+        "parameters": checked,
+        "labels": run_labels,
+        "run_config": run_config,
+        "state": state,
+        "state_message": None,
+        "created": now,
+        "start_time": now if state == "Running" else None,
+        "heartbeat": now if state == "Running" else None,
+    }
+    conn.execute(insert(flow_runs).values(**row))
+    conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state=state, message=None, timestamp=now))
+    return flow_run(conn, run_id)
+
+
+def claim_flow_run(conn: Connection, agent_id: str, offered: set,
+                   run_config_types: Iterable[str] | None = None) -> dict | None:
+    """Move the oldest Scheduled run whose labels are all in ``offered`` to Submitted (see ``Backend``).
+
+    With ``run_config_types``, only runs whose run config (the run's own, else
+    its flow's; ``UniversalRun`` when neither has one) is of one of those types.
+    """
+    kinds = None if run_config_types is None else set(run_config_types)
+    last_created = None
+    while True:
+        query = (select(flow_runs.c.id, flow_runs.c.labels, flow_runs.c.created, flow_runs.c.run_config,
+                        flows.c.run_config.label("flow_run_config"))
+                 .join(flows, flows.c.id == flow_runs.c.flow_id).where(flow_runs.c.state == "Scheduled"))
+        if last_created is not None:
+            query = query.where(flow_runs.c.created >= last_created)
+        rows = conn.execute(query.order_by(flow_runs.c.created, flow_runs.c.id).limit(_CLAIM_WINDOW)).all()
+        for run_id, labels, _created, run_config, flow_run_config in rows:
+            if not set(labels or ()) <= offered:
+                continue
+            if kinds is not None and _run_config_type(run_config or flow_run_config) not in kinds:
+                continue
+            now = time.time()
+            claimed = conn.execute(
+                update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state == "Scheduled")
+                .values(state="Submitted", state_message=f"Submitted by agent {agent_id}",
+                        agent_id=agent_id, heartbeat=now)
+            ).rowcount
+            if claimed == 1:
+                conn.execute(insert(flow_run_states).values(
+                    flow_run_id=run_id, state="Submitted", message=f"Submitted by agent {agent_id}",
+                    timestamp=now))
+                return flow_run(conn, run_id)
+        if len(rows) < _CLAIM_WINDOW or rows[-1][2] == last_created:
+            return None
+        last_created = rows[-1][2]
+
+
+def _run_config_type(run_config: dict | None) -> str:
+    return (run_config or {}).get("type") or "UniversalRun"
+
+
+def change_state(conn: Connection, run_id: str, state: str, message: str | None) -> None:
+    """Move a run to ``state`` unless it is finished already, and add the change to its history."""
+    current = conn.execute(select(flow_runs.c.state, flow_runs.c.start_time)
+                           .where(flow_runs.c.id == run_id)).first()
+    if current is None:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
+    if current.state in FINISHED_STATES:
+        return
+    now = time.time()
+    values: dict[str, Any] = {"state": state, "state_message": message}
+    if state == "Running" and current.start_time is None:
+        values["start_time"] = now
+    if state in ("Running", "Submitted"):
+        values["heartbeat"] = now
+    if state in FINISHED_STATES:
+        values["end_time"] = now
+    conn.execute(update(flow_runs).where(flow_runs.c.id == run_id).values(**values))
+    conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state=state, message=message, timestamp=now))
+
+
+def heartbeat(conn: Connection, run_id: str) -> dict:
+    now = time.time()
+    if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id).values(heartbeat=now)).rowcount == 0:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
+    state = conn.execute(select(flow_runs.c.state).where(flow_runs.c.id == run_id)).scalar_one()
+    return {"id": run_id, "state": state, "heartbeat": now}
+
+
+def set_output_path(conn: Connection, run_id: str, path: str | None) -> dict:
+    if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id).values(output_path=path)).rowcount == 0:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
+    return flow_run(conn, run_id)
+
+
+def list_flow_runs(conn: Connection, flow_id: str | None, project_id: str | None,
+                   state: str | Iterable[str] | None, limit: int | None, offset: int) -> list[dict]:
+    query = flow_run_query()
+    if flow_id is not None:
+        query = query.where(flow_runs.c.flow_id == flow_id)
+    if project_id is not None:
+        query = query.where(flows.c.project_id == project_id)
+    if state is not None:
+        wanted = [state] if isinstance(state, str) else list(state)
+        unknown = sorted(set(wanted) - set(FLOW_RUN_STATES))
+        if unknown:
+            raise ValueError(f"unknown flow run state(s) {unknown}; known: {', '.join(FLOW_RUN_STATES)}")
+        query = query.where(flow_runs.c.state.in_(wanted))
+    query = query.order_by(flow_runs.c.created.desc(), flow_runs.c.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [flow_run_dict(row, states=None) for row in conn.execute(query).mappings()]
+
+
+def find_stale_runs(conn: Connection, max_silence_s: float) -> list[dict]:
+    cutoff = time.time() - max_silence_s
+    last_sign = func.coalesce(flow_runs.c.heartbeat, flow_runs.c.start_time, flow_runs.c.created)
+    query = flow_run_query().where(flow_runs.c.state.in_(LIVE_STATES), last_sign < cutoff)
+    return [flow_run_dict(row, states=None) for row in conn.execute(query.order_by(flow_runs.c.created)).mappings()]
+
+
+def delete_flow_run(conn: Connection, run_id: str) -> None:
+    for table in (logs, task_runs, flow_run_states):
+        conn.execute(delete(table).where(table.c.flow_run_id == run_id))
+    if conn.execute(delete(flow_runs).where(flow_runs.c.id == run_id)).rowcount == 0:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
+
+
+# -- reading rows into dicts --------------------------------------------------------------------
+
+
+def flow_run_query():
+    return (select(flow_runs, flows.c.name.label("flow_name"), flows.c.version.label("flow_version"),
+                   projects.c.name.label("project_name"))
+            .join(flows, flows.c.id == flow_runs.c.flow_id)
+            .join(projects, projects.c.id == flows.c.project_id))
+
+
+def flow_run(conn: Connection, run_id: str) -> dict:
+    """The run with its state history, or a :class:`NotFoundError`."""
+    row = conn.execute(flow_run_query().where(flow_runs.c.id == run_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
+    states = conn.execute(
+        select(flow_run_states.c.state, flow_run_states.c.message, flow_run_states.c.timestamp)
+        .where(flow_run_states.c.flow_run_id == run_id).order_by(flow_run_states.c.id)
+    ).mappings().all()
+    return flow_run_dict(row, [dict(s) for s in states])
+
+
+def flow_run_dict(row, states: list | None) -> dict:
+    run = {
+        "id": row["id"],
+        "name": row["name"],
+        "flow_id": row["flow_id"],
+        "flow_name": row["flow_name"],
+        "flow_version": row["flow_version"],
+        "project_name": row["project_name"],
+        "parameters": row["parameters"] or {},
+        "labels": row["labels"] or [],
+        "run_config": row["run_config"],
+        "state": row["state"],
+        "state_message": row["state_message"],
+        "agent_id": row["agent_id"],
+        "heartbeat": row["heartbeat"],
+        "created": row["created"],
+        "start_time": row["start_time"],
+        "end_time": row["end_time"],
+        "output_path": row["output_path"],
+    }
+    if states is not None:
+        run["states"] = states
+    return run
+
+
+def require_run(conn: Connection, run_id: str) -> None:
+    if conn.execute(select(flow_runs.c.id).where(flow_runs.c.id == run_id)).first() is None:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
+
+
+def _run_target(conn: Connection, flow_id: str | None, version_group_id: str | None):
+    if flow_id is not None:
+        row = flow_row(conn, flow_id)
+        if row["archived"]:
+            latest = conn.execute(select(flows.c.id, flows.c.version).where(
+                flows.c.version_group_id == row["version_group_id"], flows.c.archived.is_(False))
+                .order_by(flows.c.version.desc()).limit(1)).first()
+            newer = f"; run the current version {latest.version} (id {latest.id})" if latest else ""
+            raise FlowArchivedError(f"flow {row['name']!r} version {row['version']} (id {flow_id}) is archived{newer}")
+        return row
+    if version_group_id is not None:
+        row = conn.execute(flow_query().where(flows.c.version_group_id == version_group_id,
+                                              flows.c.archived.is_(False))
+                           .order_by(flows.c.version.desc()).limit(1)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no flow with version group id {version_group_id!r}")
+        return row
+    raise ValueError("create_flow_run needs flow_id or version_group_id")
+
+
+def _check_run_parameters(flow, given: dict) -> dict:
+    """The same checks as ``engine.flow_runner.check_parameters``, on the registered parameter list."""
+    if not isinstance(given, dict):
+        raise ParameterError(f"parameters must be a dict of name: value, got {type(given).__name__} {given!r:.60}")
+    declared = {p["name"]: p for p in flow["parameters"] or []}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise ParameterError(
+            f"flow {flow['name']!r} has no parameter named {', '.join(map(repr, unknown))}; its parameters are: {known}"
+        )
+    missing = sorted(name for name, p in declared.items() if p.get("required") and name not in given)
+    if missing:
+        raise ParameterError(f"flow {flow['name']!r} needs a value for required parameter(s): {', '.join(missing)}")
+    for name, value in given.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"parameter {name!r} of flow {flow['name']!r} must be JSON-able to be stored with the run "
+                f"(numbers, strings, lists, dicts); got {type(value).__name__} {value!r:.60}: {exc}"
+            ) from None
+    return dict(given)
