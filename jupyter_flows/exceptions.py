@@ -47,3 +47,15 @@ class NotebookError(JupyterFlowsError, ValueError):
 
 class FlowArchivedError(JupyterFlowsError, ValueError):
     """A run was asked of a flow version that a newer registration archived."""
+
+
+class ScheduleError(JupyterFlowsError, ValueError):
+    """A schedule, clock, cron expression, time zone or start time cannot be used."""
+
+
+class TaskDefinitionError(JupyterFlowsError, ValueError, TypeError):
+    """A task's options or its ``run()`` signature cannot be used (a string as ``tags``, ``*args``).
+
+    Both a ValueError and a TypeError: Prefect 1 raises one or the other for
+    these mistakes, and code written against it may catch either.
+    """
