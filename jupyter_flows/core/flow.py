@@ -25,11 +25,13 @@ class Flow:
     ``executor`` (default :class:`~jupyter_flows.executors.LocalExecutor`) says
     how tasks run, ``run_config`` (default ``UniversalRun``) where a run
     executes when an agent picks it up, and ``storage`` (default ``Local``)
-    where the registered flow is kept.
+    where the registered flow is kept. ``schedule`` (a
+    :class:`~jupyter_flows.schedules.Schedule`) says when it runs by itself.
     """
 
     def __init__(self, name: str, tasks: Iterable[Task] | None = None, edges: Iterable[Edge] | None = None,
-                 executor=None, run_config=None, storage=None, reference_tasks: Iterable[Task] | None = None):
+                 executor=None, run_config=None, storage=None, reference_tasks: Iterable[Task] | None = None,
+                 schedule=None):
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"a flow needs a non-empty name, got {name!r}")
         self.name = name
@@ -44,6 +46,7 @@ class Flow:
         self._storage = None
         self._reference_tasks: set[Task] = set(reference_tasks or ())
         self.storage = storage
+        self.schedule = schedule
         for t in tasks or ():
             self.add_task(t)
         for e in edges or ():
@@ -218,7 +221,7 @@ class Flow:
             raise FlowDefinitionError(f"reference tasks not in the flow: {sorted(t.name for t in unknown)}")
 
     def copy(self) -> "Flow":
-        new = Flow(self.name, executor=self.executor, run_config=self.run_config)
+        new = Flow(self.name, executor=self.executor, run_config=self.run_config, schedule=self.schedule)
         new._storage = self._storage
         new.tasks = set(self.tasks)
         new.edges = set(self.edges)
@@ -237,19 +240,33 @@ class Flow:
     # -- running -------------------------------------------------------------------------------
 
     def run(self, parameters: dict | None = None, executor=None, listeners: Iterable | None = None,
-            flow_run_id: str | None = None, **parameter_values: Any):
+            flow_run_id: str | None = None, run_on_schedule: bool = True, max_scheduled_runs: int | None = None,
+            **parameter_values: Any):
         """Run the flow in this process and return its final state.
 
         Parameters come as ``parameters={...}`` or as keywords; a name the flow
         does not declare is an error that lists the names it does. ``executor``
         overrides ``flow.executor`` for this run. ``listeners`` receive task
         states and log lines as they happen (see :mod:`jupyter_flows.engine.events`).
+
+        A flow with a ``schedule`` runs at each of its times until interrupted
+        (``max_scheduled_runs`` stops it sooner); ``run_on_schedule=False`` runs
+        it once, now. See :mod:`jupyter_flows.schedules.runner`.
         """
         from ..engine.flow_runner import FlowRunner
 
         values = {**(parameters or {}), **parameter_values}
-        runner = FlowRunner(self, executor=executor or self.executor, listeners=listeners)
-        return runner.run(parameters=values, flow_run_id=flow_run_id)
+
+        def run_once(run_values: dict, run_id: str | None = None):
+            runner = FlowRunner(self, executor=executor or self.executor, listeners=listeners)
+            return runner.run(parameters=run_values, flow_run_id=run_id)
+
+        if run_on_schedule and self.schedule is not None:
+            from ..schedules.runner import run_on_schedule as loop
+
+            # each scheduled run gets its own id
+            return loop(self, self.schedule, run_once, values, max_scheduled_runs=max_scheduled_runs)
+        return run_once(values, flow_run_id)
 
     def register(self, project_name: str | None = None, labels: Iterable[str] | None = None,
                  idempotency_key: str | None = None, build: bool = True) -> str | None:
