@@ -59,3 +59,19 @@ class TaskDefinitionError(JupyterFlowsError, ValueError, TypeError):
     Both a ValueError and a TypeError: Prefect 1 raises one or the other for
     these mistakes, and code written against it may catch either.
     """
+
+
+class ContainerError(JupyterFlowsError):
+    """A container platform (a Docker daemon, a Kubernetes cluster) cannot be reached or refused a request."""
+
+
+class ImageBuildError(StorageError):
+    """Building a flow's Docker image failed; ``step`` is the failing Dockerfile step, ``log`` its output."""
+
+    def __init__(self, message: str, step: str | None = None, log: str = ""):
+        super().__init__(message)
+        self.step = step
+        self.log = log
+
+    def __reduce__(self):
+        return type(self), (self.args[0], self.step, self.log)

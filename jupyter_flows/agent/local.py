@@ -60,7 +60,14 @@ class LocalAgent:
     ``concurrency`` runs go at once (no limit when ``None``).
 
     >>> LocalAgent(labels=["gpu"], env={"GREETING": "Hello"}, concurrency=2).start()  # doctest: +SKIP
+
+    Other agents reuse this loop: they say which run configs they run
+    (``run_config_types``) and override :meth:`_start_run` and :meth:`_signal`
+    (start one run, signal it), and :meth:`_settle` to clean up after it.
     """
+
+    #: The run configs whose runs this agent claims.
+    run_config_types: tuple[str, ...] = ("UniversalRun", "LocalRun")
 
     def __init__(self, backend=None, labels: Iterable[str] | None = None, env: Mapping[str, str] | None = None,
                  concurrency: int | None = None, hostname_label: bool = True,
@@ -69,6 +76,7 @@ class LocalAgent:
         from ..backend import Backend
         from ..exceptions import ConfigurationError
 
+        config.check()  # a bad JUPYTER_FLOWS_* setting stops the agent before it claims anything
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise ConfigurationError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
         self.backend = backend or Backend()
@@ -121,7 +129,7 @@ class LocalAgent:
             self._heartbeat_children()
             self._sweep_lost_runs()
         while not self._stop.is_set() and (self.concurrency is None or len(self.children) < self.concurrency):
-            run = self.backend.claim_flow_run(self.agent_id, self.labels)
+            run = self.backend.claim_flow_run(self.agent_id, self.labels, self.run_config_types)
             if run is None:
                 break
             self._launch(run)
@@ -134,19 +142,30 @@ class LocalAgent:
             # A run without its own run config uses its flow's.
             run_config = run_config_from_dict(run.get("run_config")
                                               or self.backend.get_flow(run["flow_id"]).get("run_config"))
-            cwd = check_working_dir(getattr(run_config, "working_dir", None))
-            env = build_env(os.environ, self.env, run_config.env, self.import_paths, self.backend.url)
-            log_path = config.runs_dir() / run_id / "process.log"
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(log_path, "ab") as out:
-                process = start_run_process(run_id, env, cwd=cwd, stdout=out, stderr=out)
+            process, log_path = self._start_run(run, run_config)
         except (JupyterFlowsError, OSError) as exc:
             message = f"agent {self.agent_id} could not start the flow run: {exc}"
             log.error("flow run %s (%s): %s", run.get("name"), run_id, message)
             self.backend.set_flow_run_state(run_id, "Failed", message)
             return
         self.children[run_id] = _Child(run_id, run.get("name") or run_id, process, log_path)
+
+    def _start_run(self, run: dict, run_config) -> tuple:
+        """Start the process of one run; returns it (``poll()``, ``wait()``) and the file of its output."""
+        run_id = run["id"]
+        cwd = check_working_dir(getattr(run_config, "working_dir", None))
+        env = build_env(os.environ, self.env, run_config.env, self.import_paths, self.backend.url)
+        config.check(env)  # the run's process would stop on a bad setting: say so now
+        log_path = config.runs_dir() / run_id / "process.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as out:
+            process = start_run_process(run_id, env, cwd=cwd, stdout=out, stderr=out)
         log.info("started flow run %s (%s) as process %s", run.get("name"), run_id, process.pid)
+        return process, log_path
+
+    def _signal(self, child: _Child, signum: int) -> None:
+        """Send ``signum`` to what runs ``child`` (here: its process group)."""
+        signal_group(child.process, signum)
 
     # -- watching ------------------------------------------------------------------------------
 
@@ -156,7 +175,7 @@ class LocalAgent:
             if code is None:
                 continue
             del self.children[child.run_id]
-            signal_group(child.process, signal.SIGKILL)  # anything the run left behind in its group
+            self._signal(child, signal.SIGKILL)  # anything the run left behind in its group
             self._settle(child, code)
 
     def _settle(self, child: _Child, code: int) -> None:
@@ -179,12 +198,12 @@ class LocalAgent:
                     log.info("flow run %s (%s) was cancelled; stopping its process", child.name, child.run_id)
                     self._terminate(child, "cancelled")
             elif now >= child.stop_deadline and child.process.poll() is None:
-                signal_group(child.process, signal.SIGKILL)
+                self._signal(child, signal.SIGKILL)
 
     def _terminate(self, child: _Child, reason: str, grace: float = TERMINATE_GRACE_S) -> None:
         child.stop_reason = reason
         child.stop_deadline = time.monotonic() + grace
-        signal_group(child.process, signal.SIGTERM)
+        self._signal(child, signal.SIGTERM)
 
     def _heartbeat_children(self) -> None:
         """Beat for runs whose process is still starting (it beats itself once it runs)."""
@@ -223,7 +242,7 @@ class LocalAgent:
             time.sleep(0.05)
         for child in self.children.values():
             if child.process.poll() is None:
-                signal_group(child.process, signal.SIGKILL)
+                self._signal(child, signal.SIGKILL)
                 child.process.wait()
         self._reap()
 
@@ -236,7 +255,7 @@ class LocalAgent:
             name = signal.Signals(signum).name
             if self._stop.is_set():
                 for child in self.children.values():
-                    signal_group(child.process, signal.SIGKILL)
+                    self._signal(child, signal.SIGKILL)
                 return
             log.info("agent %s received %s; stopping", self.agent_id, name)
             self.stop(f"stopped by {name}")

@@ -63,10 +63,12 @@ class RunConfig:
 
 def run_config_from_dict(data: dict | None) -> RunConfig:
     """Rebuild a run config from :meth:`RunConfig.to_dict` (``None`` gives ``UniversalRun``)."""
+    from .docker import DockerRun
+    from .kubernetes import KubernetesRun
     from .local import LocalRun
     from .universal import UniversalRun
 
-    kinds = {cls.__name__: cls for cls in (UniversalRun, LocalRun)}
+    kinds = {cls.__name__: cls for cls in (UniversalRun, LocalRun, DockerRun, KubernetesRun)}
     if not data:
         return UniversalRun()
     options = dict(data)
