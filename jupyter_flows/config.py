@@ -2,20 +2,49 @@
 
 Every setting is read from a ``JUPYTER_FLOWS_*`` environment variable when it
 is asked for (not at import), so that tests, agents and notebooks can point a
-process at another home or backend by setting the variable.
+process at another home or backend by setting the variable. A value is checked
+as it is read: a bad one is a :class:`~jupyter_flows.exceptions.ConfigurationError`
+naming the variable, its value and what it accepts, never a busy loop or a
+bare ``float()`` error. :func:`check` reads them all at once, for processes
+(an agent, a flow run's process) that should refuse to start with a bad one.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
+from typing import Mapping
+
+from .exceptions import ConfigurationError
 
 DEFAULT_HOME = Path.home() / ".jupyter_flows"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-def home() -> Path:
+
+def _seconds(name: str, default: str, environ: Mapping[str, str] | None = None) -> float:
+    """A duration setting: a finite number of seconds > 0 (0 or less would make its loop spin)."""
+    raw = (os.environ if environ is None else environ).get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(f"{name}={raw!r} is not a valid number of seconds; "
+                                 "use a number > 0, such as 0.5 or 5")
+    return value
+
+
+def home(environ: Mapping[str, str] | None = None) -> Path:
     """Directory for the embedded backend, stored flows and run outputs."""
-    return Path(os.environ.get("JUPYTER_FLOWS_HOME", DEFAULT_HOME)).expanduser()
+    raw = (os.environ if environ is None else environ).get("JUPYTER_FLOWS_HOME")
+    if raw is None:
+        return DEFAULT_HOME
+    if not raw.strip():
+        raise ConfigurationError(f"JUPYTER_FLOWS_HOME={raw!r} is empty; set it to a directory path or unset it "
+                                 f"(default {DEFAULT_HOME})")
+    return Path(raw).expanduser()
 
 
 def backend_url() -> str:
@@ -36,16 +65,34 @@ def runs_dir() -> Path:
     return home() / "runs"
 
 
-def log_level() -> str:
+def log_level(environ: Mapping[str, str] | None = None) -> str:
     """Level of the console log handler (``JUPYTER_FLOWS_LOG_LEVEL``, INFO by default)."""
-    return os.environ.get("JUPYTER_FLOWS_LOG_LEVEL", "INFO").upper()
+    raw = (os.environ if environ is None else environ).get("JUPYTER_FLOWS_LOG_LEVEL", "INFO")
+    level = raw.strip().upper()
+    if level == "WARN":  # what logging.warn() and many tools call it
+        level = "WARNING"
+    if level not in LOG_LEVELS:
+        raise ConfigurationError(f"JUPYTER_FLOWS_LOG_LEVEL={raw!r} is not a log level; "
+                                 f"use one of: {', '.join(LOG_LEVELS)}")
+    return level
 
 
-def agent_poll_interval() -> float:
+def agent_poll_interval(environ: Mapping[str, str] | None = None) -> float:
     """Seconds between an agent's polls of the backend for new flow runs."""
-    return float(os.environ.get("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.2"))
+    return _seconds("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.2", environ)
 
 
-def heartbeat_interval() -> float:
+def heartbeat_interval(environ: Mapping[str, str] | None = None) -> float:
     """Seconds between heartbeats of a running flow run; a run silent for two is dead."""
-    return float(os.environ.get("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "5"))
+    return _seconds("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "5", environ)
+
+
+def check(environ: Mapping[str, str] | None = None) -> None:
+    """Read every setting of ``environ`` (this process's environment by default); raise the first bad one.
+
+    An agent calls it before it claims anything, a flow run's process before
+    it starts the run, and an agent on the environment it is about to give a
+    run, so that a typo fails fast with its name instead of deep in a loop.
+    """
+    for read in (home, log_level, agent_poll_interval, heartbeat_interval):
+        read(environ)

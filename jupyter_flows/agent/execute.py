@@ -22,7 +22,7 @@ from typing import Iterator
 
 from .. import config
 from ..engine.events import RunListener
-from ..exceptions import JupyterFlowsError
+from ..exceptions import ConfigurationError, JupyterFlowsError
 
 log = logging.getLogger("jupyter_flows.agent")
 
@@ -41,6 +41,11 @@ class LockedListener(RunListener):
     def __init__(self, listener):
         self.listener = listener
         self.lock = threading.Lock()
+
+    @property
+    def log_stream(self):
+        """The recorder's live log stream (task runs write to it themselves, without the lock)."""
+        return getattr(self.listener, "log_stream", None)
 
     def flow_run_started(self, flow, flow_run_id, parameters):
         with self.lock:
@@ -186,6 +191,10 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
     if run["state"] in FINAL_STATES:
         log.info("flow run %s is already %s; nothing to do", flow_run_id, run["state"])
         return run["state"]
+    try:
+        config.check()
+    except ConfigurationError as exc:  # fail the run with the reason rather than leave it Submitted
+        return _fail(backend, flow_run_id, f"the flow run's process cannot start: {exc}")
     recorder = LockedListener(BackendRecorder(backend, flow_id=run["flow_id"]))
     heartbeat = Heartbeat(backend, flow_run_id, watch_cancel=True, flush=recorder.flush)
     try:
@@ -256,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt_once)
     try:
         state = execute_flow_run(args[0])
+    except ConfigurationError as exc:  # a setting so bad that the backend cannot even be found
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except JupyterFlowsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
