@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from .. import config
-from . import projects, runs, schema, task_runs
+from . import agents, projects, runs, schema, task_runs
 from .connection import display_url, migrate, open_engine, transaction
 from .runs import FINISHED_STATES, FLOW_RUN_STATES
 from .task_runs import LOG_COLUMNS, TASK_RUN_COLUMNS
@@ -191,9 +191,11 @@ class Backend:
         return self.set_flow_run_state(run_id, "Cancelled", message)
 
     def heartbeat(self, run_id: str) -> dict:
-        """Record that the run's process is alive; returns ``{"id", "state", "heartbeat"}``.
+        """Record that the run's process is alive; returns ``{"id", "state", "heartbeat", "ended"}``.
 
-        The state tells the caller whether the run was cancelled meanwhile.
+        ``ended`` is true once the run is finished (cancelled, failed by a sweep
+        that took it for lost, ...): it is no longer the caller's to run, and
+        its heartbeat is not recorded.
         """
         with self._write(f"record a heartbeat of flow run {run_id!r}") as conn:
             return runs.heartbeat(conn, run_id)
@@ -219,10 +221,52 @@ class Backend:
         with self._read("look for stale flow runs") as conn:
             return runs.find_stale_runs(conn, max_silence_s)
 
+    def fail_stale_runs(self, max_silence_s: float) -> list[dict]:
+        """Fail runs silent for ``max_silence_s`` seconds whose agent is gone too; returns the failed runs.
+
+        Any reader may call it (agents do, each poll): silence is measured by
+        the database's clock, a run held by a live agent is left alone, and
+        each change is a compare-and-set, so two sweepers never fail a run
+        that beat meanwhile, and never fail one twice.
+        """
+        with self._write("fail stale flow runs") as conn:
+            return runs.fail_stale_runs(conn, max_silence_s, agents.run_agent_gone(max_silence_s))
+
     def delete_flow_run(self, run_id: str) -> None:
         """Remove a run with its history, task runs and logs."""
         with self._write(f"delete flow run {run_id!r}") as conn:
             runs.delete_flow_run(conn, run_id)
+
+    # -- agents -------------------------------------------------------------------------------
+
+    def register_agent(self, agent_id: str, host: str, labels: Iterable[str], kind: str = "local",
+                       managed_by: str | None = None) -> dict:
+        """Record that agent ``agent_id`` started polling (again, if the id is known); returns its record.
+
+        ``managed_by`` names what started it (e.g. a Jupyter server), ``None`` for an agent a user started.
+        """
+        with self._write(f"register agent {agent_id!r}") as conn:
+            return agents.register(conn, agent_id, host, labels, kind, managed_by)
+
+    def agent_heartbeat(self, agent_id: str, runs_in_flight: int) -> None:
+        """The agent is alive and holds ``runs_in_flight`` runs; the runs it holds are alive too."""
+        with self._write(f"record a heartbeat of agent {agent_id!r}") as conn:
+            agents.beat(conn, agent_id, runs_in_flight)
+
+    def agent_stopped(self, agent_id: str) -> None:
+        """The agent ended cleanly: it no longer counts as live."""
+        with self._write(f"record that agent {agent_id!r} stopped") as conn:
+            agents.stopped(conn, agent_id)
+
+    def list_agents(self, live_only: bool = False) -> list[dict]:
+        """Agents in the order they started, each with ``"live"``: seen within the stale threshold."""
+        with self._read("list agents") as conn:
+            return agents.list_agents(conn, live_only, agents.stale_after_s())
+
+    def waiting_reason(self, run: dict) -> str | None:
+        """Why Scheduled ``run`` waits: "no agent is running", or the labels no live agent has; else None."""
+        with self._read("list agents") as conn:
+            return agents.waiting_reason(conn, run, agents.stale_after_s())
 
     # -- task runs and logs ---------------------------------------------------------------------
 

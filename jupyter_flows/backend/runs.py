@@ -7,14 +7,16 @@ Running -> one of the finished states, which never change again.
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..exceptions import FlowArchivedError, NotFoundError, ParameterError
+from .clock import db_now
 from .projects import flow_query, flow_row, new_id
 from .schema import flow_run_states, flow_runs, flows, logs, projects, task_runs
 
@@ -87,7 +89,7 @@ def claim_flow_run(conn: Connection, agent_id: str, offered: set,
             claimed = conn.execute(
                 update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state == "Scheduled")
                 .values(state="Submitted", state_message=f"Submitted by agent {agent_id}",
-                        agent_id=agent_id, heartbeat=now)
+                        agent_id=agent_id, heartbeat=db_now())
             ).rowcount
             if claimed == 1:
                 conn.execute(insert(flow_run_states).values(
@@ -124,11 +126,13 @@ def change_state(conn: Connection, run_id: str, state: str, message: str | None)
 
 
 def heartbeat(conn: Connection, run_id: str) -> dict:
-    now = time.time()
-    if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id).values(heartbeat=now)).rowcount == 0:
+    """Beat for a run that has not ended; say whether it has (then its process should stop)."""
+    conn.execute(update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state.not_in(FINISHED_STATES))
+                 .values(heartbeat=db_now()))
+    row = conn.execute(select(flow_runs.c.state, flow_runs.c.heartbeat).where(flow_runs.c.id == run_id)).first()
+    if row is None:
         raise NotFoundError(f"no flow run with id {run_id!r}")
-    state = conn.execute(select(flow_runs.c.state).where(flow_runs.c.id == run_id)).scalar_one()
-    return {"id": run_id, "state": state, "heartbeat": now}
+    return {"id": run_id, "state": row.state, "heartbeat": row.heartbeat, "ended": row.state in FINISHED_STATES}
 
 
 def set_output_path(conn: Connection, run_id: str, path: str | None) -> dict:
@@ -156,11 +160,41 @@ def list_flow_runs(conn: Connection, flow_id: str | None, project_id: str | None
     return [flow_run_dict(row, states=None) for row in conn.execute(query).mappings()]
 
 
-def find_stale_runs(conn: Connection, max_silence_s: float) -> list[dict]:
-    cutoff = time.time() - max_silence_s
+def _stale(max_silence_s: float):
+    """SQL condition: a Submitted or Running run silent for ``max_silence_s`` by the database's clock."""
     last_sign = func.coalesce(flow_runs.c.heartbeat, flow_runs.c.start_time, flow_runs.c.created)
-    query = flow_run_query().where(flow_runs.c.state.in_(LIVE_STATES), last_sign < cutoff)
+    return and_(flow_runs.c.state.in_(LIVE_STATES), last_sign < db_now() - max_silence_s)
+
+
+def find_stale_runs(conn: Connection, max_silence_s: float) -> list[dict]:
+    query = flow_run_query().where(_stale(max_silence_s))
     return [flow_run_dict(row, states=None) for row in conn.execute(query.order_by(flow_runs.c.created)).mappings()]
+
+
+def fail_stale_runs(conn: Connection, max_silence_s: float, agent_gone) -> list[dict]:
+    """Fail the silent runs whose agent is gone too (``agent_gone``: an SQL condition); returns them.
+
+    Each change is a compare-and-set: the UPDATE repeats the staleness test, so
+    a run that beat (or ended) since it was read is left alone, whoever sweeps.
+    """
+    stale = and_(_stale(max_silence_s), agent_gone)
+    failed = []
+    for run_id, agent_id, beat in conn.execute(select(flow_runs.c.id, flow_runs.c.agent_id, flow_runs.c.heartbeat)
+                                               .where(stale).order_by(flow_runs.c.created)).all():
+        holder = f"agent {agent_id} is gone" if agent_id else "its process is gone"
+        message = f"lost: no heartbeat since {format_time(beat)} ({holder})"
+        if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id, stale)
+                        .values(state="Failed", state_message=message, end_time=time.time())).rowcount:
+            conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state="Failed", message=message,
+                                                        timestamp=time.time()))
+            failed.append(flow_run(conn, run_id))
+    return failed
+
+
+def format_time(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return datetime.datetime.fromtimestamp(value).isoformat(timespec="seconds")
 
 
 def delete_flow_run(conn: Connection, run_id: str) -> None:

@@ -23,7 +23,7 @@ from typing import Callable
 
 from sqlalchemy import (
     JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-    UniqueConstraint,
+    UniqueConstraint, text,
 )
 from sqlalchemy.engine import Connection
 
@@ -130,13 +130,37 @@ logs = Table(
 )
 
 
+agents = Table(
+    "agents", metadata,
+    Column("id", String(200), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("labels", JSON),
+    Column("kind", String(50), nullable=False),
+    # started, last_seen and stopped are by the database's clock (see clock.py): liveness compares them
+    Column("started", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("runs_in_flight", Integer, nullable=False, default=0),
+    Column("managed_by", Text),
+    Column("stopped", Float),
+)
+
+
 def _create_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[projects, flows, flow_runs, flow_run_states, task_runs, logs])
+
+
+def _add_agents(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[agents])
+    # Two registrations racing must not both store "version 1" of one flow: the register path
+    # serialises them, and this index turns any that slips through into a conflict it retries.
+    conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS uq_flows_project_name_version "
+                      "ON flows (project_id, name, version)"))
 
 
 #: ``(version, description, apply)`` in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
+    (2, "agents; one version number per flow name in a project", _add_agents),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

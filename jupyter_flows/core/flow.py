@@ -11,10 +11,12 @@ import threading
 from collections import defaultdict
 from typing import Any, Iterable
 
+from ..engine.state_handlers import check_state_handlers
 from ..exceptions import FlowDefinitionError
-from .edges import Edge
+from ..executors.base import check_executor
+from .edges import Edge, EdgeAnnotation, unwrap
 from .parameter import Parameter
-from .task import Task
+from .task import Constant, Task, _run_signature, add_argument, as_task
 
 _active = threading.local()
 
@@ -27,11 +29,17 @@ class Flow:
     executes when an agent picks it up, and ``storage`` (default ``Local``)
     where the registered flow is kept. ``schedule`` (a
     :class:`~jupyter_flows.schedules.Schedule`) says when it runs by itself.
+    ``state_handlers`` (``fn(flow, old_state, new_state)``) are called when a
+    run starts and ends, ``on_failure`` (``fn(flow, state)``) when it fails.
     """
+
+    # Class defaults, so that flows pickled before these options existed still run.
+    state_handlers: list = []
+    on_failure = None
 
     def __init__(self, name: str, tasks: Iterable[Task] | None = None, edges: Iterable[Edge] | None = None,
                  executor=None, run_config=None, storage=None, reference_tasks: Iterable[Task] | None = None,
-                 schedule=None):
+                 schedule=None, state_handlers: Iterable | None = None, on_failure=None):
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"a flow needs a non-empty name, got {name!r}")
         self.name = name
@@ -41,16 +49,28 @@ class Flow:
         self.slugs: dict[Task, str] = {}
         self._slug_counts: dict[str, int] = {}
         self._sorted: tuple[Task, ...] | None = None
+        self._index: tuple[dict, dict] | None = None  # see _edge_index
+        self._indexed_edges = 0
         self.executor = executor
         self.run_config = run_config
         self._storage = None
         self._reference_tasks: set[Task] = set(reference_tasks or ())
         self.storage = storage
         self.schedule = schedule
+        self.state_handlers, self.on_failure = check_state_handlers(state_handlers, on_failure, f"flow {name!r}")
         for t in tasks or ():
             self.add_task(t)
         for e in edges or ():
             self.add_edge(e.upstream_task, e.downstream_task, key=e.key, mapped=e.mapped, flattened=e.flattened)
+
+    @property
+    def executor(self):
+        return self.__dict__.get("_executor")
+
+    @executor.setter
+    def executor(self, executor) -> None:
+        """How this flow's tasks run (None: LocalExecutor); anything else is an ExecutorError."""
+        self._executor = check_executor(executor, f"flow {self.name!r}: executor")
 
     @property
     def storage(self):
@@ -87,6 +107,7 @@ class Flow:
     # -- building ------------------------------------------------------------------------------
 
     def add_task(self, task: Task) -> Task:
+        """Add ``task`` (once); its slug is the one it was given, else ``<name>-<n>``."""
         if not isinstance(task, Task):
             raise TypeError(f"flows hold tasks; got {task!r} of type {type(task).__name__}")
         if task in self.tasks:
@@ -95,8 +116,14 @@ class Flow:
             clash = next((t for t in self.parameters() if t.name == task.name), None)
             if clash is not None:
                 raise FlowDefinitionError(f"flow {self.name!r} already has a parameter named {task.name!r}")
+        if task.slug and task.slug in self.slugs.values():
+            raise FlowDefinitionError(
+                f"flow {self.name!r} already has a task with slug {task.slug!r}; give {task.name!r} another slug"
+            )
         self.tasks.add(task)
         self.slugs[task] = task.slug or self._new_slug(task)
+        if self._index is not None:
+            self._index[0][task], self._index[1][task] = set(), set()
         self._invalidate()
         return task
 
@@ -108,36 +135,116 @@ class Flow:
             if slug not in taken:
                 return slug
 
-    def add_edge(self, upstream_task: Task, downstream_task: Task, key: str | None = None,
+    def add_edge(self, upstream_task: Any, downstream_task: Any, key: str | None = None,
                  mapped: bool = False, flattened: bool = False) -> Edge:
-        """Make ``downstream_task`` depend on ``upstream_task`` (as argument ``key`` if given)."""
+        """Make ``downstream_task`` depend on ``upstream_task`` (as argument ``key`` if given).
+
+        Either end may be a value (it becomes a task, see :func:`as_task`) or
+        wrapped in ``mapped``/``unmapped``/``flatten``. Checked here, as Prefect 1
+        does: no edge into a Parameter, no argument given twice, and ``key``
+        must be an argument of the downstream task's ``run()``.
+        """
+        upstream_task, mapped, flattened = _annotated(upstream_task, mapped, flattened)
+        downstream_task, mapped, flattened = _annotated(downstream_task, mapped, flattened)
+        upstream_task, downstream_task = as_task(upstream_task, self), as_task(downstream_task, self)
+        if isinstance(downstream_task, Parameter):
+            raise FlowDefinitionError(
+                f"parameter {downstream_task.name!r} cannot depend on {upstream_task.name!r}: parameters are root tasks"
+            )
+        edge = Edge(upstream_task, downstream_task, key=key, mapped=mapped, flattened=flattened)
         if key is not None:
-            clash = next((e for e in self.edges if e.downstream_task is downstream_task and e.key == key), None)
-            if clash is not None:
-                raise FlowDefinitionError(
-                    f"task {downstream_task.name!r} already receives argument {key!r} from {clash.upstream_task.name!r}"
-                )
+            self._check_key(downstream_task, key, upstream_task)
+            if isinstance(upstream_task, Constant) and not (mapped or flattened):
+                self.add_task(downstream_task)
+                self.constants.setdefault(downstream_task, {})[key] = upstream_task.value
+                return edge
         self.add_task(upstream_task)
         self.add_task(downstream_task)
-        edge = Edge(upstream_task, downstream_task, key=key, mapped=mapped, flattened=flattened)
         self.edges.add(edge)
+        if self._index is not None and edge not in self._index[0][downstream_task]:
+            self._index[0][downstream_task].add(edge)
+            self._index[1][upstream_task].add(edge)
+            self._indexed_edges += 1
         self._invalidate()
         return edge
 
-    def set_dependencies(self, task: Task, upstream_tasks: Iterable[Task] | None = None,
-                         downstream_tasks: Iterable[Task] | None = None,
+    def _check_key(self, task: Task, key: str, upstream: Task) -> None:
+        if task in self.tasks:
+            clash = next((e for e in self._edge_index()[0].get(task, ()) if e.key == key), None)
+            if clash is not None or key in (self.constants.get(task) or ()):
+                source = repr(clash.upstream_task.name) if clash is not None else "a constant"
+                raise FlowDefinitionError(f"task {task.name!r} already receives argument {key!r} from {source}")
+        parameters = _run_signature(type(task), task.run).parameters
+        if key not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            accepted = ", ".join(parameters) or "no arguments"
+            raise FlowDefinitionError(
+                f"task {task.name!r} has no argument {key!r} to receive {upstream.name!r} (it accepts: {accepted})"
+            )
+
+    def chain(self, *tasks: Any) -> list[Edge]:
+        """Run ``tasks`` one after the other: an ordering edge between each neighbouring pair."""
+        return [self.add_edge(up, down) for up, down in zip(tasks, tasks[1:])]
+
+    def set_dependencies(self, task: Any, upstream_tasks: Iterable[Any] | None = None,
+                         downstream_tasks: Iterable[Any] | None = None,
                          keyword_tasks: dict[str, Any] | None = None, mapped: bool = False) -> None:
-        """Prefect-style explicit wiring; non-task keyword values become constants."""
+        """Wire ``task`` explicitly, as calling it would.
+
+        ``keyword_tasks`` values are arguments: tasks, literals (kept as
+        constants) or collections of tasks. With ``mapped=True`` the upstream
+        and keyword tasks are mapped over unless wrapped in ``unmapped``;
+        ``downstream_tasks`` only run after ``task``.
+        """
+        task = as_task(task, self)
         self.add_task(task)
         for upstream in upstream_tasks or ():
-            self.add_edge(upstream, task, mapped=mapped)
+            value, edge_mapped, flattened = unwrap(upstream, mapped)
+            self.add_edge(as_task(value, self), task, mapped=edge_mapped, flattened=flattened)
         for downstream in downstream_tasks or ():
-            self.add_edge(task, downstream, mapped=mapped)
+            self.add_edge(task, downstream)
         for key, value in (keyword_tasks or {}).items():
-            if isinstance(value, Task):
-                self.add_edge(value, task, key=key, mapped=mapped)
-            else:
-                self.constants.setdefault(task, {})[key] = value
+            add_argument(self, task, key, value, mapped)
+
+    def update(self, flow: "Flow", merge_parameters: bool = False, merge_reference_tasks: bool = False) -> None:
+        """Add every task, edge and constant of ``flow`` to this flow.
+
+        ``merge_parameters=True`` replaces this flow's parameters by the other
+        flow's parameters of the same name (else two of one name are an error).
+        """
+        if merge_parameters:
+            theirs = {p.name: p for p in flow.parameters()}
+            for mine in [p for p in self.parameters() if p.name in theirs]:
+                self.replace(mine, theirs[mine.name])
+        for task in flow.sorted_tasks():
+            self.add_task(task)
+        for edge in flow.edges:
+            if edge not in self.edges:
+                self.add_edge(edge.upstream_task, edge.downstream_task, key=edge.key, mapped=edge.mapped,
+                              flattened=edge.flattened)
+        for task, constants in flow.constants.items():
+            self.constants.setdefault(task, {}).update(constants)
+        if merge_reference_tasks:
+            self.set_reference_tasks(self.reference_tasks() | flow.reference_tasks())
+
+    def replace(self, old: Task, new: Any) -> None:
+        """Put ``new`` where ``old`` is: same edges, constants and reference-task role."""
+        self._require(old)
+        new = as_task(new, self)
+        affected = [e for e in self.edges if old in (e.upstream_task, e.downstream_task)]
+        self.edges.difference_update(affected)
+        self.tasks.discard(old)
+        del self.slugs[old]
+        constants = self.constants.pop(old, None)
+        self._index = None
+        self.add_task(new)
+        if constants:
+            self.constants.setdefault(new, {}).update(constants)
+        for e in affected:
+            self.add_edge(new if e.upstream_task is old else e.upstream_task,
+                          new if e.downstream_task is old else e.downstream_task,
+                          key=e.key, mapped=e.mapped, flattened=e.flattened)
+        if old in self._reference_tasks:
+            self._reference_tasks = (self._reference_tasks - {old}) | {new}
 
     def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
         """The tasks whose states decide the flow run's state (terminal tasks by default)."""
@@ -155,9 +262,44 @@ class Flow:
     def parameters(self) -> set[Parameter]:
         return {t for t in self.tasks if isinstance(t, Parameter)}
 
-    def get_tasks(self, name: str | None = None, slug: str | None = None) -> list[Task]:
+    def get_tasks(self, name: str | None = None, slug: str | None = None, tags: Iterable[str] | None = None,
+                  task_type: type | None = None) -> list[Task]:
+        """The tasks matching every criterion given: name, slug, all of ``tags``, an instance of ``task_type``."""
+        tags = None if tags is None else set(tags)
         return [t for t in self.tasks
-                if (name is None or t.name == name) and (slug is None or self.slugs[t] == slug)]
+                if (name is None or t.name == name) and (slug is None or self.slugs[t] == slug)
+                and (tags is None or tags <= t.tags) and (task_type is None or isinstance(t, task_type))]
+
+    def edges_to(self, task: Task) -> set[Edge]:
+        """The edges into ``task`` (from its upstream tasks)."""
+        self._require(task)
+        return set(self._edge_index()[0].get(task, ()))
+
+    def edges_from(self, task: Task) -> set[Edge]:
+        """The edges out of ``task`` (to its downstream tasks)."""
+        self._require(task)
+        return set(self._edge_index()[1].get(task, ()))
+
+    def upstream_tasks(self, task: Task) -> set[Task]:
+        return {e.upstream_task for e in self.edges_to(task)}
+
+    def downstream_tasks(self, task: Task) -> set[Task]:
+        return {e.downstream_task for e in self.edges_from(task)}
+
+    def _require(self, task: Task) -> None:
+        if task not in self.tasks:
+            raise FlowDefinitionError(f"task {task!r} is not in flow {self.name!r}")
+
+    def _edge_index(self) -> tuple[dict, dict]:
+        """``({task: edges into it}, {task: edges out of it})``, kept up to date by add_task/add_edge."""
+        index = self._index
+        if index is None or self._indexed_edges != len(self.edges):  # never built, or edges set from outside
+            index = ({t: set() for t in self.tasks}, {t: set() for t in self.tasks})
+            for e in self.edges:
+                index[0][e.downstream_task].add(e)
+                index[1][e.upstream_task].add(e)
+            self._index, self._indexed_edges = index, len(self.edges)
+        return index
 
     def upstream_edges(self) -> dict[Task, list[Edge]]:
         edges: dict[Task, list[Edge]] = {t: [] for t in self.tasks}
@@ -180,11 +322,26 @@ class Flow:
     def reference_tasks(self) -> set[Task]:
         return set(self._reference_tasks) or self.terminal_tasks()
 
-    def sorted_tasks(self) -> tuple[Task, ...]:
+    def sorted_tasks(self, root_tasks: Iterable[Task] | None = None) -> tuple[Task, ...]:
         """Tasks in an order where every task comes after its upstream tasks.
 
         Ties are broken by the order tasks were created, so runs are repeatable.
+        With ``root_tasks``, only those and the tasks downstream of them.
         """
+        order = self._sorted_all()
+        if not root_tasks:
+            return order
+        keep = set()
+        todo = list(root_tasks)
+        while todo:
+            task = todo.pop()
+            self._require(task)
+            if task not in keep:
+                keep.add(task)
+                todo.extend(self.downstream_tasks(task))
+        return tuple(t for t in order if t in keep)
+
+    def _sorted_all(self) -> tuple[Task, ...]:
         if self._sorted is not None:
             return self._sorted
         upstream_count = {t: 0 for t in self.tasks}
@@ -229,19 +386,33 @@ class Flow:
         new.slugs = dict(self.slugs)
         new._slug_counts = dict(self._slug_counts)
         new._reference_tasks = set(self._reference_tasks)
+        new.state_handlers, new.on_failure = self.state_handlers, self.on_failure
         return new
 
     def __repr__(self) -> str:
         return f"<Flow: name={self.name!r}, tasks={len(self.tasks)}>"
 
+    def __iter__(self):
+        """The flow's tasks, upstream before downstream."""
+        return iter(self.sorted_tasks())
+
+    def __eq__(self, other: object) -> bool:
+        """Same name, the same task objects, edges and reference tasks (Prefect 1's definition)."""
+        if type(self) is not type(other):
+            return NotImplemented
+        return (self.name, self.tasks, self.edges, self.reference_tasks()) == (
+            other.name, other.tasks, other.edges, other.reference_tasks())
+
+    __hash__ = None  # equal flows may be told apart later by adding tasks: no stable hash
+
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_sorted": None}
+        return {**self.__dict__, "_sorted": None, "_index": None}
 
     # -- running -------------------------------------------------------------------------------
 
     def run(self, parameters: dict | None = None, executor=None, listeners: Iterable | None = None,
             flow_run_id: str | None = None, run_on_schedule: bool = True, max_scheduled_runs: int | None = None,
-            **parameter_values: Any):
+            context: dict | None = None, task_states: dict | None = None, **parameter_values: Any):
         """Run the flow in this process and return its final state.
 
         Parameters come as ``parameters={...}`` or as keywords; a name the flow
@@ -252,14 +423,22 @@ class Flow:
         A flow with a ``schedule`` runs at each of its times until interrupted
         (``max_scheduled_runs`` stops it sooner); ``run_on_schedule=False`` runs
         it once, now. See :mod:`jupyter_flows.schedules.runner`.
-        """
-        from ..engine.flow_runner import FlowRunner
 
+        ``context`` adds values to :data:`jupyter_flows.context` for every task
+        of the run. ``task_states`` (``{task: state}``) starts tasks in given
+        states: a finished state is kept (its result feeds downstream tasks),
+        :class:`~jupyter_flows.engine.state.Resume` lets a paused task run. So
+        ``flow.run(task_states={**state.result, approval: Resume()})`` resumes
+        a run that ended with a paused task.
+        """
+        from ..engine.flow_runner import FlowRunner, check_run_arguments
+
+        check_run_arguments(self, parameters, executor, context, task_states)
         values = {**(parameters or {}), **parameter_values}
 
         def run_once(run_values: dict, run_id: str | None = None):
             runner = FlowRunner(self, executor=executor or self.executor, listeners=listeners)
-            return runner.run(parameters=run_values, flow_run_id=run_id)
+            return runner.run(parameters=run_values, flow_run_id=run_id, context=context, task_states=task_states)
 
         if run_on_schedule and self.schedule is not None:
             from ..schedules.runner import run_on_schedule as loop
@@ -305,3 +484,10 @@ class Flow:
 def _edge_order(edge: Edge) -> tuple:
     """Argument edges by name, then ordering-only edges by creation: runs are repeatable."""
     return (edge.key is None, edge.key or "", edge.upstream_task._id)
+
+
+def _annotated(value: Any, mapped: bool, flattened: bool) -> tuple[Any, bool, bool]:
+    """An end of an edge given to ``add_edge``, with what a ``mapped``/``unmapped``/``flatten`` wrapper says."""
+    if not isinstance(value, EdgeAnnotation):
+        return value, mapped, flattened
+    return value.value, value.annotations.get("mapped", mapped), value.annotations.get("flattened", flattened)

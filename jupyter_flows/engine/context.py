@@ -1,10 +1,20 @@
 """The run context: what a running task may ask about its run.
 
 ``jupyter_flows.context`` is the one documented piece of ambient state. Inside
-a task it holds ``flow_name``, ``flow_run_id``, ``parameters``, ``task_name``,
-``task_slug``, ``map_index``, ``today``, ``task_run_count`` and ``logger``.
+a task it holds ``flow_name``, ``flow_run_id``, ``flow_run_name``,
+``parameters``, ``task_name``, ``task_full_name`` (``"name[3]"`` for a mapped
+child), ``task_slug``, ``map_index``, ``task_run_count``, ``date`` and
+``scheduled_start_time`` (UTC datetimes), ``today``, ``yesterday``,
+``tomorrow`` and their ``_nodash`` forms, and ``logger``; a looping task
+also has ``task_loop_count`` and ``task_loop_result``.
+
 It lives in a :class:`contextvars.ContextVar`, so every thread of a thread
-pool (and every asyncio task) sees only its own task's values.
+pool (and every asyncio task) sees only its own task's values. Values set
+with ``with context(key=value):`` or ``flow.run(context={...})`` travel with
+each task run to its worker, on every executor. As in Prefect 1, assignment
+(``context.key = value``, ``context.update(...)``, ``context.setdefault(...)``)
+inside a ``with context():`` block ends with the block; outside any block it
+lasts for the current thread.
 """
 
 from __future__ import annotations
@@ -13,7 +23,17 @@ import contextlib
 import contextvars
 from typing import Any, Iterator
 
-_current: contextvars.ContextVar[dict] = contextvars.ContextVar("jupyter_flows_context", default={})
+_EMPTY: dict = {}
+_current: contextvars.ContextVar[dict] = contextvars.ContextVar("jupyter_flows_context", default=_EMPTY)
+
+
+def _writable() -> dict:
+    """The current values, made private to this thread first if they are still the shared empty default."""
+    values = _current.get()
+    if values is _EMPTY:
+        values = {}
+        _current.set(values)
+    return values
 
 
 class Context:
@@ -44,6 +64,23 @@ class Context:
 
     def __contains__(self, key: str) -> bool:
         return key == "logger" or key in _current.get()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        _writable()[key] = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _writable()[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        _writable().pop(key, None)
+
+    def update(self, values: dict | None = None, **more: Any) -> None:
+        """Set several values at once (until the enclosing ``with context()`` block ends)."""
+        _writable().update(values or {}, **more)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, setting it to ``default`` first when absent."""
+        return _writable().setdefault(key, default)
 
     def to_dict(self) -> dict:
         return dict(_current.get())

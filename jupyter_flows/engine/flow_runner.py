@@ -25,11 +25,16 @@ import cloudpickle
 
 from ..core.parameter import Parameter
 from ..core.task import Constant
-from ..exceptions import NotPicklableError, ParameterError
+from ..exceptions import ConfigurationError, NotPicklableError, ParameterError
+from ..executors.base import check_executor
+from .context import context
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
-from .state import Cancelled, Failed, Mapped, State, Success
+from .signals import ENDRUN
+from .state import Cancelled, Failed, Mapped, Resume, Running, Scheduled, State, Success
+from .state_handlers import call_state_handlers
 from .task_runner import LIST, WHOLE, TaskRun, TaskRunSpec, run_task, value_run
+from .triggers import all_successful
 
 
 class _MappedRef:
@@ -53,21 +58,17 @@ class FlowRunner:
 
     # -- public ---------------------------------------------------------------------------------
 
-    def run(self, parameters: dict | None = None, flow_run_id: str | None = None) -> State:
+    def run(self, parameters: dict | None = None, flow_run_id: str | None = None,
+            context: dict | None = None, task_states: dict | None = None) -> State:
+        """Run the flow once and return its final state (see :meth:`Flow.run` for the arguments)."""
         flow = self.flow
         flow.validate()
         values = check_parameters(flow, parameters or {})
-        if self.executor.needs_pickling:
-            check_picklable(flow, self.executor)
         self.flow_run_id = flow_run_id or str(uuid.uuid4())
         self._prefix = self.flow_run_id[:8]
         self._log = flow_logger(flow.name)
-        self._flow_context = {
-            "flow_name": flow.name,
-            "flow_run_id": self.flow_run_id,
-            "parameters": values,
-            "today": datetime.date.today().isoformat(),
-        }
+        self._flow_context = run_context(flow.name, self.flow_run_id, values, context)
+        self._given = dict(task_states or {})
         self._refs: dict = {}
         self._done: dict = {}
         self._pending: dict = {}
@@ -75,19 +76,27 @@ class FlowRunner:
         self._names = {slug: task.name for task, slug in flow.slugs.items()}
         for listener in self.listeners:
             listener.flow_run_started(flow, self.flow_run_id, values)
+            # A listener that records the run may take task log lines live, in every worker.
+            if getattr(listener, "log_stream", None) is not None:
+                self._flow_context["log_stream"] = listener.log_stream
         self._flow_log(logging.INFO, f"Beginning flow run {self.flow_run_id[:8]} for {flow.name!r}")
+        self._state = self._handled(Scheduled(), Running())
+        if not self._state.is_running():  # a flow state handler failed or chose another state
+            self._finish(self._state)
+            return self._state
         try:
-            with self.executor.start():
-                for task in flow.sorted_tasks():
-                    self._plan(task)
-                self._flush()
-            state = self._final_state()
+            state = self._unpicklable() if self.executor.needs_pickling else None
+            if state is None:
+                with self.executor.start():
+                    for task in flow.sorted_tasks():
+                        self._plan(task)
+                    self._flush()
+                state = self._final_state()
         except KeyboardInterrupt:
             state = Cancelled("Flow run was interrupted by the user", result=self._task_states())
             self._finish(state)
             raise
-        self._finish(state)
-        return state
+        return self._finish(state)
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -103,6 +112,10 @@ class FlowRunner:
         return self._arg(ref), WHOLE
 
     def _plan(self, task) -> None:
+        given = self._given.get(task)
+        if given is not None and given.is_finished():
+            self._use_given(task, given)
+            return
         edges = self._upstream[task]
         if any(e.mapped for e in edges):
             self._plan_mapped(task, edges)
@@ -130,7 +143,7 @@ class FlowRunner:
     def _plan_mapped(self, task, edges) -> None:
         slug = self.flow.slugs[task]
         per_edge: list[tuple] = []  # (edge, kind, shared arg or per-child list)
-        lengths: dict[str, int] = {}
+        lengths: list[int] | None = []
         for e in edges:
             upstream = e.upstream_task
             if not e.mapped:
@@ -142,7 +155,7 @@ class FlowRunner:
                 children = [self._arg(k) for k in ref.keys]
             else:
                 source = self._finished(upstream)
-                if not all(run.state.is_successful() for run in _as_list(source)):
+                if not all(run.state.is_successful() and not run.state.is_skipped() for run in _as_list(source)):
                     # Not mappable: run once, so that the trigger decides (TriggerFailed / Skipped).
                     per_edge.append((e, LIST if isinstance(source, list) else WHOLE, source, False))
                     lengths = None
@@ -156,17 +169,12 @@ class FlowRunner:
                 children = [value_run(v, anchor) for v in elements] if anchor else []
             per_edge.append((e, WHOLE, children, True))
             if lengths is not None:
-                lengths[e.key or upstream.name] = len(children)
+                lengths.append(len(children))
         if lengths is None:
             self._plan_unmappable(task, slug, per_edge)
             return
-        if len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{k}={n}" for k, n in lengths.items())
-            self._resolve(task, slug, Failed(
-                f"Cannot map {task.name!r} over arguments of different lengths ({shown}); "
-                "mapped arguments must all have the same length, or wrap constant ones in unmapped()"))
-            return
-        n = next(iter(lengths.values()), 0)
+        # Arguments of unequal length are zipped, as Prefect 1 does: the shortest decides.
+        n = min(lengths, default=0)
         slots = tuple((e.key, kind) for e, kind, _, _ in per_edge)
         constants = self.flow.constants.get(task)
         name = f"{self._prefix}/{slug}"
@@ -212,6 +220,17 @@ class FlowRunner:
         anchor = runs[0] if runs else TaskRun(self.flow.slugs[task], task.name, None, Success(result=[]))
         return value_run(_elements(source, True), anchor)
 
+    def _use_given(self, task, state: State) -> None:
+        """A task started in a finished state (``task_states``): keep it, children included."""
+        slug = self.flow.slugs[task]
+        if not isinstance(state, Mapped):
+            self._resolve(task, slug, state)
+            return
+        keys = [(f"{self._prefix}/{slug}", i) for i in range(len(state.map_states))]
+        for i, (key, child) in enumerate(zip(keys, state.map_states)):
+            self._on_done(key, TaskRun(slug, task.name, i, child))
+        self._refs[task] = _MappedRef(keys)
+
     def _resolve(self, task, slug: str, state: State) -> None:
         """Record an outcome decided while planning (no worker runs it)."""
         key = f"{self._prefix}/{slug}"
@@ -226,6 +245,7 @@ class FlowRunner:
         if not self._pending:
             return
         graph, self._pending = self._pending, {}
+        self._complete_specs(graph)
         try:
             self.executor.run_graph(graph, self._on_start, self._on_done)
         except KeyboardInterrupt:
@@ -237,6 +257,31 @@ class FlowRunner:
                     spec = node[1]
                     self._on_done(key, TaskRun(spec.task_slug, spec.task.name, spec.map_index,
                                                Failed(f"Executor failed: {type(exc).__name__}: {exc}")))
+
+    def _complete_specs(self, graph: dict) -> None:
+        """Add what only some task runs need: edges for custom triggers, the timeout mode, Resume.
+
+        Done here, once per wave, rather than in every planning path.
+        """
+        kill = self.executor.needs_pickling
+        for node in graph.values():
+            spec = node[1]
+            task = spec.task
+            if task.trigger is not all_successful and spec.edges is None:
+                spec.edges = tuple(self._upstream[task])
+            if task.timeout:
+                spec.kill_on_timeout = kill
+            given = self._given.get(task)
+            if given is not None and isinstance(given, Resume):  # a paused task, let through
+                spec.flow_context = {**spec.flow_context, "resume": True}
+
+    def _unpicklable(self) -> State | None:
+        """A Failed state naming the first task that cannot go to another process, if any."""
+        for task in self.flow.sorted_tasks():
+            error = pickling_error(task, self.executor)
+            if error is not None:
+                return Failed(str(error), result={task: Failed(str(error), result=error)})
+        return None
 
     def _on_start(self, key) -> None:
         if self.listeners:
@@ -277,13 +322,29 @@ class FlowRunner:
             reference.extend(state.map_states if isinstance(state, Mapped) else [state])
         if any(s.is_failed() for s in reference):
             return Failed("Some reference tasks failed.", result=states)
+        if not all(s.is_finished() for s in reference):
+            paused = sorted(t.name for t, s in states.items() if s.is_paused())
+            return Running(f"Reference tasks are not finished; paused: {', '.join(paused) or 'none'}. "
+                           "Resume with flow.run(task_states={**state.result, task: Resume()})", result=states)
         return Success("All reference tasks succeeded.", result=states)
 
-    def _finish(self, state: State) -> None:
+    def _handled(self, old: State, new: State) -> State:
+        """The flow's state handlers applied to a change of the run's state."""
+        if not self.flow.state_handlers and self.flow.on_failure is None:
+            return new
+        try:
+            return call_state_handlers(self.flow, old, new)
+        except ENDRUN as signal:
+            return signal.state
+
+    def _finish(self, state: State) -> State:
+        if self._state is not state:
+            state = self._handled(self._state, state)
         level = logging.ERROR if state.is_failed() else logging.INFO
         self._flow_log(level, f"Flow run {state.name.upper()}: {state.message}")
         for listener in self.listeners:
             listener.flow_run_finished(state)
+        return state
 
     def _flow_log(self, level: int, message: str) -> None:
         self._log.log(level, message)
@@ -308,18 +369,67 @@ def check_parameters(flow, given: dict) -> dict:
     return {name: given.get(name, p.default) for name, p in declared.items()}
 
 
-def check_picklable(flow, executor) -> None:
-    """Fail early, naming the task, when a task cannot be sent to another process."""
-    for task in flow.sorted_tasks():
-        try:
-            cloudpickle.dumps(task)
-        except Exception as exc:
-            raise NotPicklableError(
-                f"task {task.name!r} cannot be pickled, which {executor!r} needs to send it to "
-                f"another process: {type(exc).__name__}: {exc}. Use LocalExecutor or "
-                "LocalDaskExecutor(scheduler='threads'), or keep unpicklable objects "
-                "(open files, locks, connections) out of the task and create them inside run()."
-            ) from exc
+def pickling_error(task, executor) -> NotPicklableError | None:
+    """Why ``task`` cannot be sent to another process, naming it; None when it can."""
+    try:
+        cloudpickle.dumps(task)
+    except Exception as exc:
+        return NotPicklableError(
+            f"task {task.name!r} cannot be pickled, which {executor!r} needs to send it to "
+            f"another process: {type(exc).__name__}: {exc}. Use LocalExecutor or "
+            "LocalDaskExecutor(scheduler='threads'), or keep unpicklable objects "
+            "(open files, locks, connections) out of the task and create them inside run()."
+        )
+    return None
+
+
+def run_context(flow_name: str, flow_run_id: str, parameters: dict, given: dict | None) -> dict:
+    """The context every task of a run sees: the caller's, ``flow.run(context=...)``, then the run's own.
+
+    Dates are those of the run's start in UTC, as in Prefect 1; given values
+    for them (a backfill's ``date``) win.
+    """
+    now = datetime.datetime.now(datetime.timezone.utc)
+    values = {"date": now, "scheduled_start_time": now, "flow_run_name": flow_run_id,
+              **_current_context(), **(given or {})}
+    day = values["date"].date() if isinstance(values["date"], datetime.datetime) else now.date()
+    for key, offset in (("today", 0), ("yesterday", -1), ("tomorrow", 1)):
+        text = (day + datetime.timedelta(days=offset)).isoformat()
+        values.setdefault(key, text)
+        values.setdefault(f"{key}_nodash", text.replace("-", ""))
+    values.update(flow_name=flow_name, flow_run_id=flow_run_id, parameters=parameters)
+    return values
+
+
+def _current_context() -> dict:
+    """The caller's context (``with context(...)``), minus what belongs to an enclosing task run."""
+    values = context.to_dict()
+    for key in _TASK_RUN_KEYS:
+        values.pop(key, None)
+    return values
+
+
+_TASK_RUN_KEYS = ("task_name", "task_full_name", "task_slug", "task_tags", "map_index", "task_run_count",
+                  "task_loop_count", "task_loop_result", "resume", "log_stream")
+
+
+def check_run_arguments(flow, parameters, executor, context_values, task_states) -> None:
+    """Clear errors for ``flow.run`` arguments of the wrong kind (before anything starts)."""
+    if parameters is not None and not isinstance(parameters, dict):
+        raise ParameterError(f"flow.run(parameters=...) takes a dict of name: value, got "
+                             f"{type(parameters).__name__} {parameters!r:.60}")
+    check_executor(executor, "flow.run(executor=...)")
+    if context_values is not None and not isinstance(context_values, dict):
+        raise ConfigurationError(f"flow.run(context=...) takes a dict of name: value, got "
+                                 f"{type(context_values).__name__} {context_values!r:.60}")
+    if task_states is None:
+        return
+    if not isinstance(task_states, dict):
+        raise ConfigurationError(f"flow.run(task_states=...) takes a dict of task: state, got {task_states!r:.60}")
+    for task, state in task_states.items():
+        if task not in flow.tasks or not isinstance(state, State):
+            raise ConfigurationError(f"task_states must map tasks of flow {flow.name!r} to states "
+                                     f"(such as Resume()), got {task!r}: {state!r}")
 
 
 def _as_list(source) -> list:
@@ -337,11 +447,14 @@ def _elements(source, flattened: bool) -> list:
     if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{type(values).__name__} value {values!r:.60} is not a list to map over")
     if flattened:
+        # Inner lists are spliced in; anything else (a number, a string) stays one element,
+        # so the flatten of an already flat list is that list.
         flat: list = []
         for inner in values:
             if isinstance(inner, (str, bytes, dict)) or not hasattr(inner, "__iter__"):
-                raise TypeError(f"flatten() needs a list of lists; found element {inner!r:.60}")
-            flat.extend(inner)
+                flat.append(inner)
+            else:
+                flat.extend(inner)
         return flat
     return list(values)
 

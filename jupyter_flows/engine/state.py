@@ -56,6 +56,15 @@ class State:
     def is_cancelled(self) -> bool:
         return isinstance(self, Cancelled)
 
+    def is_scheduled(self) -> bool:
+        return isinstance(self, Scheduled)
+
+    def is_paused(self) -> bool:
+        return isinstance(self, Paused)
+
+    def is_looped(self) -> bool:
+        return isinstance(self, Looped)
+
     def to_dict(self) -> dict:
         """The JSON form the backend stores: the state's name and message."""
         return {"type": self.name, "message": self.message}
@@ -87,6 +96,20 @@ class Retrying(Scheduled):
 
     __slots__ = ()
     color = "#ffeb3b"
+
+
+class Paused(Scheduled):
+    """Waiting for a person: a ``manual_only`` trigger or a PAUSE signal; resume with :class:`Resume`."""
+
+    __slots__ = ()
+    color = "#99a8e8"
+
+
+class Resume(Scheduled):
+    """Given to a paused task (``flow.run(task_states={task: Resume()})``) to let it run."""
+
+    __slots__ = ()
+    color = "#f58c0c"
 
 
 class Running(State):
@@ -153,6 +176,17 @@ class TimedOut(Failed):
     color = "#fb8c00"
 
 
+class Looped(Finished):
+    """One iteration of a task that raised LOOP; the next iteration runs with its result."""
+
+    __slots__ = ("loop_count",)
+    color = "#003ccb"
+
+    def __init__(self, message: str | None = None, result: Any = None, loop_count: int | None = None):
+        super().__init__(message, result)
+        self.loop_count = loop_count
+
+
 class Cancelled(Finished):
     """Stopped by a user before it ended."""
 
@@ -163,8 +197,8 @@ class Cancelled(Finished):
 STATE_CLASSES: dict[str, type[State]] = {
     cls.__name__: cls
     for cls in (
-        Pending, Scheduled, Submitted, Retrying, Running, Finished, Success, Mapped,
-        Skipped, Failed, TriggerFailed, TimedOut, Cancelled,
+        Pending, Scheduled, Submitted, Retrying, Paused, Resume, Running, Finished, Success, Mapped,
+        Skipped, Looped, Failed, TriggerFailed, TimedOut, Cancelled,
     )
 }
 

@@ -9,20 +9,22 @@ the flow runner. It never raises: every outcome is a state.
 
 from __future__ import annotations
 
-import contextvars
+import datetime
 import logging
-import threading
 import time
 import traceback
 from typing import Any
 
 from ..exceptions import JupyterFlowsError
 from .context import reset_context, set_context
-from .logging import (
-    begin_stdout_capture, capture_entry, capture_into, end_stdout_capture, start_capture, stop_capture,
+from .logging import begin_stdout_capture, capture_entry, end_stdout_capture, start_capture, stop_capture
+from .signals import ENDRUN, StateSignal
+from .state import (
+    Failed, Looped, Mapped, Pending, Retrying, Running, Skipped, State, Success, TimedOut, TriggerFailed,
 )
-from .signals import Signal
-from .state import Failed, Skipped, State, Success, TimedOut, TriggerFailed
+from .state_handlers import call_state_handlers
+from .timeouts import TaskTimedOut, call_with_timeout
+from .triggers import all_successful
 
 # How a slot of the task's inputs is read from the upstream arguments of run_task.
 WHOLE = 0  # one upstream TaskRun: its result is the value
@@ -57,19 +59,28 @@ class TaskRunSpec:
     """Everything a worker needs to run one task run; built by the flow runner, shipped to the worker.
 
     ``slots`` is a tuple of ``(argument name or None, WHOLE or LIST)``, one per
-    positional upstream argument of :func:`run_task`.
+    positional upstream argument of :func:`run_task`; ``edges`` the matching
+    :class:`~jupyter_flows.core.edges.Edge` objects, given only to a task with
+    a trigger other than the default (which gets ``{Edge: State}``), so that
+    shipping a spec to another process does not drag its upstream tasks along.
+    ``kill_on_timeout`` says the task runs where a timed-out task's process
+    may be killed (a process pool or dask worker).
     """
 
-    __slots__ = ("task", "task_slug", "map_index", "slots", "constants", "flow_context")
+    __slots__ = ("task", "task_slug", "map_index", "slots", "constants", "flow_context", "edges",
+                 "kill_on_timeout")
 
     def __init__(self, task, task_slug: str, map_index: int | None, slots: tuple,
-                 constants: dict | None, flow_context: dict):
+                 constants: dict | None, flow_context: dict, edges: tuple | None = None,
+                 kill_on_timeout: bool = False):
         self.task = task
         self.task_slug = task_slug
         self.map_index = map_index
         self.slots = slots
         self.constants = constants
         self.flow_context = flow_context
+        self.edges = edges
+        self.kill_on_timeout = kill_on_timeout
 
 
 def value_run(value: Any, source: TaskRun) -> TaskRun:
@@ -92,32 +103,83 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
                 inputs[key] = arg.state.result
     task = spec.task
     run = TaskRun(spec.task_slug, task.name, spec.map_index, None)
-    if task.skip_on_upstream_skip and any(s.is_skipped() for s in upstream_states):
-        run.state = Skipped("Upstream task was skipped")
+    skipped = False
+    for state in upstream_states:
+        if not state.is_finished():  # a paused upstream task: wait for it, as it waits
+            run.state = Pending("Upstream tasks are not finished")
+            return run
+        skipped = skipped or state.is_skipped()
+    if skipped and task.skip_on_upstream_skip:
+        run.state = Pending()
+        _finish(run, task, Skipped("Upstream task was skipped"))
         return run
-    try:
-        ready = task.trigger(upstream_states)
-    except Exception as exc:  # a user trigger that breaks fails its task, not the run
-        ready, message = False, f"Trigger {getattr(task.trigger, '__name__', task.trigger)!r} raised {exc!r}"
-    else:
-        message = f"Trigger was {getattr(task.trigger, '__name__', 'trigger')!r} but upstream states were not as required"
-    if not ready:
-        run.state = TriggerFailed(message)
+    refusal = _check_trigger(spec, upstream, upstream_states)
+    if refusal is not None:
+        run.state = Pending()
+        _finish(run, task, refusal)
         return run
     _run_attempts(spec, run, inputs)
     return run
 
 
-def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
+def _check_trigger(spec: TaskRunSpec, upstream: tuple, states: list[State]) -> State | None:
+    """None when the task may run, else the state it ends in (TriggerFailed, Skipped, Paused)."""
+    trigger = spec.task.trigger
+    if trigger is all_successful:  # the default, decided without building the {Edge: State} dict
+        if all(s.is_successful() for s in states):
+            return None
+        return TriggerFailed('Trigger was "all_successful" but some of the upstream tasks failed.')
+    upstream_states = {}
+    for edge, (_, kind), arg in zip(spec.edges, spec.slots, upstream):
+        if kind == LIST:
+            upstream_states[edge] = Mapped(result=[r.state.result for r in arg], map_states=[r.state for r in arg])
+        else:
+            upstream_states[edge] = arg.state
+    token = set_context(_task_context(spec))  # manual_only reads context.resume
+    try:
+        if not trigger(upstream_states):
+            return TriggerFailed("Trigger failed")
+    except StateSignal as signal:
+        return signal.state
+    except ENDRUN as signal:
+        return signal.state
+    except Exception as exc:  # a user trigger that breaks fails its task, not the run
+        return TriggerFailed(f"Unexpected error while checking task trigger {getattr(trigger, '__name__', trigger)!r}: "
+                             f"{exc!r}", result=exc)
+    finally:
+        reset_context(token)
+    return None
+
+
+def _task_context(spec: TaskRunSpec) -> dict:
     task = spec.task
-    entries = start_capture()
-    context_values = {
+    index = spec.map_index
+    return {
         **spec.flow_context,
         "task_name": task.name,
+        "task_full_name": task.name if index is None else f"{task.name}[{index}]",
         "task_slug": spec.task_slug,
         "task_tags": task.tags,
-        "map_index": spec.map_index,
+        "map_index": index,
     }
+
+
+def _finish(run: TaskRun, task, state: State) -> None:
+    """Move ``run`` to ``state`` through the task's state handlers (no-op when it has none)."""
+    if task.state_handlers or task.on_failure is not None:
+        try:
+            state = call_state_handlers(task, run.state, state)
+        except ENDRUN as signal:
+            state = signal.state
+    run.state = state
+
+
+def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
+    task = spec.task
+    entries = start_capture(spec.flow_context.get("log_stream"))
+    context_values = _task_context(spec)
+    notify = bool(task.state_handlers) or task.on_failure is not None
+    run.state = Pending()
     run.start_time = time.time()
     try:
         while True:
@@ -125,39 +187,77 @@ def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
             context_values["task_run_count"] = run.attempts
             token = set_context(context_values)
             try:
-                state = _attempt(task, inputs, entries, spec)
+                state = _attempt(task, inputs, entries, spec, run) if notify else _call(task, inputs, entries, spec)
+            except ENDRUN as signal:  # a state handler failed, or chose to end the run
+                run.state = signal.state
+                break
             finally:
                 reset_context(token)
-            if not state.is_failed() or isinstance(state, TriggerFailed) or run.attempts > task.max_retries:
+            run.state = state
+            if type(state) is Looped:
+                _next_loop(context_values, state, run)
+            elif type(state) is Retrying:  # a RETRY signal: again now, whatever max_retries says
+                continue
+            elif not state.is_failed() or isinstance(state, TriggerFailed) or run.attempts > task.max_retries:
                 break
-            message = (f"Attempt {run.attempts} of {task.max_retries + 1} failed ({state.message}); "
-                       f"retrying in {task.retry_delay:g} s")
-            capture_entry(logging.WARNING, message, task.name, spec.task_slug, spec.map_index)
-            if run.history is None:
-                run.history = []
-            run.history.append(("Retrying", time.time(), message))
-            if task.retry_delay:
-                time.sleep(task.retry_delay)
-        run.state = state
+            else:
+                _retry(task, spec, run, notify)
     finally:
         stop_capture()
         run.end_time = time.time()
         run.logs = entries or None
 
 
-def _attempt(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
+def _attempt(task, inputs: dict, entries: list, spec: TaskRunSpec, run: TaskRun) -> State:
+    """One attempt of a task with state handlers: Running, the call, the outcome, each handled."""
+    running = call_state_handlers(task, run.state, Running())
+    if not running.is_running():  # a handler chose another state: the task does not run
+        return running
+    run.state = running
+    return call_state_handlers(task, running, _call(task, inputs, entries, spec))
+
+
+def _next_loop(context_values: dict, state: Looped, run: TaskRun) -> None:
+    """Prepare the next iteration of a task that raised LOOP (an iteration is not a retry)."""
+    context_values["task_loop_count"] = context_values.get("task_loop_count", 1) + 1
+    context_values["task_loop_result"] = state.result
+    run.attempts -= 1
+    if run.history is None:
+        run.history = []
+    run.history.append(("Looped", time.time(), state.message))
+
+
+def _retry(task, spec: TaskRunSpec, run: TaskRun, notify: bool) -> None:
+    """Log the failed attempt, enter Retrying and wait ``retry_delay``."""
+    failed = run.state
+    delay = task.retry_delay
+    delay = delay.total_seconds() if isinstance(delay, datetime.timedelta) else float(delay or 0)
+    message = (f"Attempt {run.attempts} of {task.max_retries + 1} failed ({failed.message}); "
+               f"retrying in {delay:g} s")
+    capture_entry(logging.WARNING, message, task.name, spec.task_slug, spec.map_index)
+    if run.history is None:
+        run.history = []
+    run.history.append(("Retrying", time.time(), message))
+    if notify:
+        run.state = call_state_handlers(task, failed, Retrying(message))
+    if delay:
+        time.sleep(delay)
+
+
+def _call(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
+    """Call ``task.run`` once; every outcome, signals included, is a state."""
     if task.log_stdout:
         begin_stdout_capture()
     try:
         if task.timeout:
-            result = _call_with_timeout(task, inputs, entries)
+            result = call_with_timeout(task, inputs, entries, kill=spec.kill_on_timeout)
         else:
             result = task.run(**inputs)
         return Success(result=result)
-    except _TimeoutExpired:
-        return TimedOut(f"Task timed out after {task.timeout:g} seconds")
-    except Signal as signal:
-        return signal.to_state()
+    except TaskTimedOut as timed_out:
+        return TimedOut(str(timed_out))
+    except (StateSignal, ENDRUN) as signal:
+        return signal.state
     except Exception as exc:
         if isinstance(exc, JupyterFlowsError):  # an expected error whose message says it all
             detail = f"{type(exc).__name__}: {exc}"
@@ -172,36 +272,3 @@ def _attempt(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
             for line in printed.splitlines():
                 if line.strip():
                     capture_entry(logging.INFO, line, task.name, spec.task_slug, spec.map_index)
-
-
-class _TimeoutExpired(Exception):
-    pass
-
-
-def _call_with_timeout(task, inputs: dict, entries: list) -> Any:
-    """Run ``task.run`` in a helper thread and stop waiting after ``task.timeout`` seconds.
-
-    Python cannot kill a thread: a timed-out task's thread is left to finish in
-    the background (daemon), its result discarded. Notebook tasks stop their
-    kernel on timeout instead.
-    """
-    outcome: dict = {}
-    ctx = contextvars.copy_context()
-
-    def target():
-        with capture_into(entries):
-            try:
-                outcome["result"] = ctx.run(task.run, **inputs)
-            except BaseException as exc:  # re-raised in the calling thread
-                outcome["error"] = exc
-
-    worker = threading.Thread(target=target, daemon=True, name=f"jupyter-flows-timeout-{task.name}")
-    worker.start()
-    worker.join(task.timeout)
-    if worker.is_alive():
-        if hasattr(task, "on_timeout"):
-            task.on_timeout()
-        raise _TimeoutExpired()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]

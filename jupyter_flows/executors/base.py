@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Callable, Iterator
 
 from ..exceptions import ExecutorError
@@ -40,6 +41,19 @@ class Executor:
         return type(self) is type(other) and self.to_dict() == other.to_dict()
 
 
+def check_executor(executor, what: str = "executor") -> Executor | None:
+    """``executor`` itself when it is an :class:`Executor` or None; else an ExecutorError saying what to give."""
+    if executor is None or isinstance(executor, Executor):
+        return executor
+    hint = ""
+    if isinstance(executor, str) and executor in ("threads", "processes", "synchronous", "sync"):
+        hint = f"; for {executor!r} write LocalDaskExecutor(scheduler={executor!r})"
+    raise ExecutorError(
+        f"{what} must be an executor, got {type(executor).__name__} {executor!r:.60}: give LocalExecutor(), "
+        f"LocalDaskExecutor(scheduler='threads'|'processes'|'synchronous') or DaskExecutor(...){hint}"
+    )
+
+
 def executor_from_dict(data: dict | None) -> Executor:
     """Rebuild an executor from :meth:`Executor.to_dict` (``None`` gives ``LocalExecutor``)."""
     from . import DaskExecutor, LocalDaskExecutor, LocalExecutor
@@ -51,4 +65,9 @@ def executor_from_dict(data: dict | None) -> Executor:
     kind = options.pop("type", None)
     if kind not in kinds:
         raise ExecutorError(f"unknown executor type {kind!r}; known: {', '.join(kinds)}")
+    accepted = list(inspect.signature(kinds[kind]).parameters)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ExecutorError(f"{kind} has no option {', '.join(map(repr, unknown))}; its options are: "
+                            f"{', '.join(accepted)}")
     return kinds[kind](**options)

@@ -39,7 +39,7 @@ def total(values):
     return sum(values)
 
 
-@task(max_retries=1)
+@task(max_retries=1, retry_delay=0)
 def fails_on_three(x):
     if x == 3:
         raise ValueError("three is not allowed")
@@ -156,7 +156,7 @@ def test_an_unreachable_dask_scheduler_is_a_clear_error():
         flow.run(executor=executor)
 
 
-def test_an_unpicklable_task_is_named_before_a_process_pool_starts():
+def test_an_unpicklable_task_fails_the_flow_run_naming_it_before_a_process_pool_starts():
     lock = threading.Lock()
 
     @task
@@ -165,9 +165,11 @@ def test_an_unpicklable_task_is_named_before_a_process_pool_starts():
             return 1
 
     with Flow("unpicklable") as flow:
-        holds_a_lock()
-    with pytest.raises(NotPicklableError, match="task 'holds_a_lock' cannot be pickled"):
-        flow.run(executor=LocalDaskExecutor(scheduler="processes"))
+        held = holds_a_lock()
+    state = flow.run(executor=LocalDaskExecutor(scheduler="processes"))
+    assert state.is_failed()
+    assert "task 'holds_a_lock' cannot be pickled" in state.message
+    assert isinstance(state.result[held].result, NotPicklableError)
     assert flow.run(executor=LocalDaskExecutor(scheduler="threads")).is_successful()
 
 
