@@ -9,24 +9,27 @@ unknown project, a failed run).
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
-import runpy
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.table import Table
 from rich.text import Text
 
-from . import config
-from .exceptions import ConfigurationError, JupyterFlowsError, ParameterError
+from . import cli_commands, cli_json, config
+from .exceptions import ConfigurationError, FlowArchivedError, JupyterFlowsError, ParameterError, StorageError
 from .params import parse_env, parse_params
+from .run_configs.base import validate_labels
+from .terminal import EscapingFormatter, cell, escaped_log_output, print_table, safe
+from .terminal import log_line as _log_line
+from .terminal import console as _console
+from .terminal import local_time as _time
 
 #: The backend's flow run states (``jupyter_flows.backend.FLOW_RUN_STATES``, not imported here so
 #: that ``--help`` does not load the database libraries).
@@ -48,20 +51,12 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ParameterError, ConfigurationError) as exc:
-            raise InputError(str(exc)) from None
+        except (ParameterError, ConfigurationError, FlowArchivedError) as exc:
+            raise InputError(safe(exc)) from None
         except JupyterFlowsError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(safe(exc)) from None
         except ValueError as exc:  # a value the backend refuses, such as an empty project name
-            raise InputError(str(exc)) from None
-
-
-def _console(stderr: bool = False) -> Console:
-    """A rich console; when output goes to a pipe or file, wide enough not to fold lines."""
-    console = Console(stderr=stderr)
-    if not console.is_terminal:
-        console = Console(stderr=stderr, width=max(console.width, 200))
-    return console
+            raise InputError(safe(exc)) from None
 
 
 def _backend():
@@ -70,18 +65,8 @@ def _backend():
     return Backend()
 
 
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-def _time(value: float | None) -> str:
-    if value is None:
-        return ""
-    return datetime.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _state_text(state: str) -> Text:
-    return Text(state, style=STATE_STYLES.get(state, ""))
+    return cell(state, style=STATE_STYLES.get(state, ""))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,13 +101,10 @@ def create_project(name: str, description: str | None) -> None:
 
 
 def flows_in_namespace(namespace: dict, where: str) -> list:
-    """Every :class:`~jupyter_flows.Flow` bound to a module-level name, once each."""
-    from .core.flow import Flow
+    """Every :class:`~jupyter_flows.Flow` bound to a module-level name, once each (two with one name are refused)."""
+    from .storage.script import flows_by_name
 
-    found: list = []
-    for value in namespace.values():
-        if isinstance(value, Flow) and all(value is not f for f in found):
-            found.append(value)
+    found = list(flows_by_name(namespace, where).values())
     if not found:
         raise JupyterFlowsError(f"{where} defines no Flow at module level (e.g. `with Flow(\"name\") as flow:`)")
     return found
@@ -135,20 +117,12 @@ def load_flows_from_file(path: str) -> list:
     ``if __name__ == "__main__":`` block does not run, and its tasks are
     pickled by value (an agent need not be able to import the file).
     ``flow.register()`` calls in the file are skipped while it loads: the
-    command registers every flow itself, under ``--project``.
+    command registers every flow itself, under ``--project``. A file that
+    raises or calls ``sys.exit()`` is an error naming it.
     """
-    from .engine.context import context
+    from .storage.script import run_flow_script
 
-    file = Path(path)
-    if not file.is_file():
-        raise JupyterFlowsError(f"flow file {path!r} does not exist")
-    try:
-        with context(loading_flow=True):
-            namespace = runpy.run_path(str(file), run_name=f"jupyter_flows_file_{file.stem}")
-    except JupyterFlowsError:
-        raise
-    except Exception as exc:
-        raise JupyterFlowsError(f"flow file {path!r} failed to run: {type(exc).__name__}: {exc}") from exc
+    namespace = run_flow_script(path, run_name=f"jupyter_flows_file_{Path(path).stem}")
     return flows_in_namespace(namespace, f"flow file {path!r}")
 
 
@@ -170,6 +144,9 @@ def load_flows_from_module(name: str) -> list:
             module = importlib.import_module(name)
     except ImportError as exc:
         raise JupyterFlowsError(f"cannot import module {name!r}: {exc}") from exc
+    except SystemExit as exc:
+        raise StorageError(f"module {name!r} called sys.exit({exc.code!r}) while it was imported; a flow module "
+                           "must define flows at module level and not exit") from None
     return flows_in_namespace(vars(module), f"module {name!r}")
 
 
@@ -183,26 +160,45 @@ def load_flows_from_module(name: str) -> list:
               help="A notebook to register as a flow; its cell tagged 'parameters' gives the parameters.")
 @click.option("--name", "-n", "notebook_name", default=None,
               help="Name of the --notebook flow (default: the notebook's file name without .ipynb).")
+@click.option("--allow-missing-kernel", is_flag=True,
+              help="Register a --notebook whose kernel is not installed here (it must be on the agents' hosts).")
 def register(project: str, paths: tuple[str, ...], modules: tuple[str, ...], labels: tuple[str, ...],
-             notebook: str | None, notebook_name: str | None) -> None:
+             notebook: str | None, notebook_name: str | None, allow_missing_kernel: bool) -> None:
     """Register every flow defined in FILE.py files or modules, or a --notebook, under PROJECT."""
     if not paths and not modules and not notebook:
         raise InputError("give at least one --path FILE.py, --module NAME or --notebook FILE.ipynb to register "
                          "flows from")
     if notebook_name is not None and notebook is None:
         raise InputError("--name names the flow of a --notebook; give --notebook FILE.ipynb too")
+    if allow_missing_kernel and notebook is None:
+        raise InputError("--allow-missing-kernel is about the kernel of a --notebook; give --notebook FILE.ipynb too")
+    checked_labels = validate_labels(labels)
     flows = [f for p in paths for f in load_flows_from_file(p)]
     flows += [f for m in modules for f in load_flows_from_module(m)]
     if notebook:
         from .storage.notebook import notebook_flow
 
-        flows.append(notebook_flow(notebook, notebook_name))
+        flows.append(notebook_flow(notebook, notebook_name, allow_missing_kernel=allow_missing_kernel))
+    _check_distinct_names(flows)
     backend = _backend()
     for flow in flows:
-        flow_id = flow.register(project_name=project, labels=list(labels) or None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            flow_id = flow.register(project_name=project, labels=checked_labels or None)
+        for warning in caught:
+            click.echo(f"Warning: {safe(warning.message)}", err=True)
         registered = backend.get_flow(flow_id)
         click.echo(f"Registered flow {flow.name!r} version {registered['version']} in project {project!r} "
                    f"(id {flow_id}).")
+
+
+def _check_distinct_names(flows: list) -> None:
+    """Two flows with one name would register as two versions of one flow, the second replacing the first."""
+    seen: dict[str, Any] = {}
+    for flow in flows:
+        if seen.setdefault(flow.name, flow) is not flow:
+            raise StorageError(f"two flows share the name {flow.name!r} among the given files, modules and "
+                               "notebook; give each flow its own name")
 
 
 # -- run -----------------------------------------------------------------------------------------
@@ -241,17 +237,20 @@ def run(flow_name: str, project: str | None, version: int | None, params: tuple[
         execute_here: bool) -> None:
     """Create a flow run of a registered flow; optionally watch or execute it."""
     parameters = collect_parameters(params, param_file)
+    checked_labels = validate_labels(labels)
     backend = _backend()
     flow = backend.get_flow_by_name(flow_name, project_name=project, version=version)
     # A run executed here is created already Submitted, so that no agent claims it meanwhile.
-    flow_run = backend.create_flow_run(flow_id=flow["id"], parameters=parameters, labels=list(labels) or None,
+    flow_run = backend.create_flow_run(flow_id=flow["id"], parameters=parameters, labels=checked_labels or None,
                                        run_name=run_name, state="Submitted" if execute_here else "Scheduled")
     click.echo(f"Created flow run {flow_run['name']!r} (id {flow_run['id']}) of flow {flow['name']!r} "
                f"version {flow['version']}.")
     if execute_here:
         from .agent.execute import execute_flow_run
+        from .engine.logging import RUN_LOGGER_NAME
 
-        state = execute_flow_run(flow_run["id"], backend=backend, apply_run_config=True)
+        with escaped_log_output(logging.getLogger(RUN_LOGGER_NAME)):
+            state = execute_flow_run(flow_run["id"], backend=backend, apply_run_config=True)
         final = backend.get_flow_run(flow_run["id"])
         _print_final(final)
         if state != "Success":
@@ -262,24 +261,11 @@ def run(flow_name: str, project: str | None, version: int | None, params: tuple[
             sys.exit(1)
 
 
-def _log_line(entry: dict) -> Text:
-    task = entry.get("task_name")
-    if task and entry.get("map_index") not in (None, -1):
-        task = f"{task}[{entry['map_index']}]"
-    clock = datetime.datetime.fromtimestamp(entry["timestamp"]).strftime("%H:%M:%S")
-    line = Text(f"[{clock}] ", style="dim")
-    line.append(f"{entry['level']:<7} ", style="red" if entry["level"] in ("ERROR", "CRITICAL") else "")
-    if task:
-        line.append(f"{task} | ", style="bold")
-    line.append(entry["message"])
-    return line
-
-
 def _print_final(run: dict) -> None:
-    line = Text(f"Flow run {run['name']!r} ended ")
-    line.append(run["state"], style=STATE_STYLES.get(run["state"], ""))
+    line = Text(f"Flow run {safe(repr(run['name']))} ended ")
+    line.append(safe(run["state"]), style=STATE_STYLES.get(run["state"], ""))
     if run.get("state_message"):
-        line.append(f": {run['state_message']}")
+        line.append(f": {safe(run['state_message'])}")
     _console().print(line, soft_wrap=True)
 
 
@@ -343,9 +329,10 @@ def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency
     console = Console(stderr=True)
     if console.is_terminal:
         handler: logging.Handler = RichHandler(console=console, show_path=False, markup=False)
+        handler.setFormatter(EscapingFormatter())
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(EscapingFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s")))
     agent_logger = logging.getLogger("jupyter_flows.agent")
     agent_logger.addHandler(handler)
     agent_logger.setLevel(config.log_level())
@@ -356,12 +343,22 @@ def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency
         agent_logger.removeHandler(handler)
 
 
+def _add_container_agents() -> None:
+    from .agent.container_cli import docker_agent, kubernetes_agent
+
+    agent.add_command(docker_agent)
+    agent.add_command(kubernetes_agent)
+
+
+_add_container_agents()
+
+
 # -- get -----------------------------------------------------------------------------------------
 
 
 @cli.group(cls=_Group)
 def get() -> None:
-    """Show projects, flows, flow runs and logs (--json for scripts)."""
+    """Show projects, flows, flow runs, task runs and logs (--json for scripts)."""
 
 
 @get.command("projects")
@@ -370,12 +367,10 @@ def get_projects(as_json: bool) -> None:
     """List projects."""
     projects = _backend().list_projects()
     if as_json:
-        _echo_json(projects)
+        cli_json.echo_records(projects)
         return
-    table = Table("Name", "Description", "Created", "Id", title="Projects")
-    for p in projects:
-        table.add_row(p["name"], p.get("description") or "", _time(p.get("created")), p["id"])
-    _console().print(table)
+    print_table("Projects", ("Name", "Description", "Created", "Id"),
+                 ((p["name"], p.get("description"), _time(p.get("created")), p["id"]) for p in projects))
 
 
 @get.command("flows")
@@ -386,13 +381,11 @@ def get_flows(project: str | None, all_versions: bool, as_json: bool) -> None:
     """List registered flows (latest versions by default)."""
     flows = _backend().list_flows(project_name=project, include_archived=all_versions)
     if as_json:
-        _echo_json(flows)
+        cli_json.echo_records(flows)
         return
-    table = Table("Name", "Version", "Project", "Labels", "Created", "Id", title="Flows")
-    for f in flows:
-        table.add_row(f["name"], str(f["version"]), f.get("project_name") or "", ", ".join(f.get("labels") or ()),
-                      _time(f.get("created")), f["id"])
-    _console().print(table)
+    print_table("Flows", ("Name", "Version", "Project", "Labels", "Created", "Id"),
+                 ((f["name"], f["version"], f.get("project_name"), ", ".join(f.get("labels") or ()),
+                   _time(f.get("created")), f["id"]) for f in flows))
 
 
 @get.command("flow-runs")
@@ -405,33 +398,17 @@ def get_flow_runs(project: str | None, flow_id: str | None, state: str | None, l
     """List flow runs, newest first, with state, times and output path."""
     runs = _backend().list_flow_runs(flow_id=flow_id, project_name=project, state=state, limit=limit)
     if as_json:
-        _echo_json(runs)
+        cli_json.echo_records(runs)
         return
-    table = Table("Name", "Flow", "State", "Created", "Start", "End", "Output", "Id", title="Flow runs")
-    for r in runs:
-        table.add_row(r["name"], r.get("flow_name") or "", _state_text(r["state"]), _time(r.get("created")),
-                      _time(r.get("start_time")), _time(r.get("end_time")), r.get("output_path") or "", r["id"])
-    _console().print(table)
+    print_table("Flow runs", ("Name", "Flow", "State", "Created", "Start", "End", "Output", "Id"),
+                 ((r["name"], r.get("flow_name"), _state_text(r["state"]), _time(r.get("created")),
+                   _time(r.get("start_time")), _time(r.get("end_time")), r.get("output_path"), r["id"]) for r in runs))
 
 
-@get.command("logs")
-@click.argument("flow_run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def get_logs(flow_run_id: str, as_json: bool) -> None:
-    """Show the log of flow run FLOW_RUN_ID."""
-    backend = _backend()
-    run = backend.get_flow_run(flow_run_id)
-    logs = backend.get_logs(flow_run_id)
-    if as_json:
-        _echo_json(logs)
-        return
-    table = Table("Time", "Level", "Task", "Message", title=f"Logs of flow run {run['name']!r} ({run['state']})")
-    for entry in logs:
-        task = entry.get("task_name") or ""
-        if task and entry.get("map_index") not in (None, -1):
-            task = f"{task}[{entry['map_index']}]"
-        table.add_row(_time(entry["timestamp"]), entry["level"], task, Text(entry["message"]))
-    _console().print(table)
+get.add_command(cli_commands.get_logs)
+get.add_command(cli_commands.get_task_runs)
+cli.add_command(cli_commands.delete)
+cli.add_command(cli_commands.archive)
 
 
 # -- cancel --------------------------------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""The Docker agent against a real Docker daemon: runs in containers, env layers, cancel, crashes, cleanup."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from agent_helpers import log_messages, register_file, run_cli, wait_for, wait_for_state, write_flow_file
+from conftest import RUNTIME_IMAGE
+from docker_harness import BASE_IMAGE
+
+from jupyter_flows.agent.docker import RUN_LABEL
+
+pytestmark = pytest.mark.slow
+
+HELLO_FLOW = f'''
+import os
+
+import jupyter_flows
+from jupyter_flows import Flow, Parameter, task
+from jupyter_flows.executors import LocalDaskExecutor
+from jupyter_flows.run_configs import DockerRun
+from jupyter_flows.storage import Docker
+
+
+@task
+def say_hello(name):
+    greeting = os.environ.get("GREETING")
+    jupyter_flows.context.get("logger").info(f"{{greeting}}, {{name}}! (in a container: {{os.path.exists('/.dockerenv')}})")
+
+
+with Flow("hello-flow") as flow:
+    people = Parameter("people", default=["Arthur", "Ford", "Marvin"])
+    say_hello.map(people)
+
+flow.run_config = DockerRun(env={{"GREETING": "Hello"}})
+flow.storage = Docker(base_image="{BASE_IMAGE}")
+flow.executor = LocalDaskExecutor()
+'''
+
+ENV_FLOW = f'''
+import os
+
+import jupyter_flows
+from jupyter_flows import Flow, task
+from jupyter_flows.run_configs import DockerRun
+
+
+@task
+def show_env():
+    for name in ("FROM_AGENT", "OVERRIDDEN", "PYTHONUNBUFFERED"):
+        jupyter_flows.context.get("logger").info(f"{{name}}={{os.environ.get(name)}}")
+
+
+with Flow("env-flow") as flow:
+    show_env()
+
+flow.run_config = DockerRun(image="{RUNTIME_IMAGE}", env={{"OVERRIDDEN": "by the run config"}})
+'''
+
+SLOW_FLOW = f'''
+import time
+
+from jupyter_flows import Flow, task
+from jupyter_flows.run_configs import DockerRun
+
+
+@task
+def wait():
+    print("waiting", flush=True)
+    time.sleep(120)
+
+
+with Flow("slow-flow") as flow:
+    wait()
+
+flow.run_config = DockerRun(image="{RUNTIME_IMAGE}")
+'''
+
+
+def containers_of(client, run_id: str) -> list:
+    return client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+
+
+def test_hello_flow_in_docker_storage_greets_from_a_container_and_leaves_no_container(
+        tmp_path, backend, docker_client, start_docker_agent):
+    flow = register_file(backend, write_flow_file(tmp_path, HELLO_FLOW, "hello_flow.py"), "tutorial")
+    assert flow["storage"]["type"] == "Docker"
+    docker_client.images.get(f"hello-flow:{flow['storage']['image_tag']}")  # registering built it
+    start_docker_agent()
+
+    run = backend.create_flow_run(flow["id"])
+    assert wait_for_state(backend, run["id"], timeout=90)["state"] == "Success"
+
+    messages = log_messages(backend, run["id"])
+    for name in ("Arthur", "Ford", "Marvin"):
+        assert f"Hello, {name}! (in a container: True)" in messages
+    wait_for(lambda: not containers_of(docker_client, run["id"]), what="the finished container to be removed")
+
+
+def test_container_env_is_the_images_then_agent_env_then_run_config_env(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    flow = register_file(backend, write_flow_file(tmp_path, ENV_FLOW, "env_flow.py"))
+    start_docker_agent("--env", "FROM_AGENT=agent", "--env", "OVERRIDDEN=agent")
+
+    run = backend.create_flow_run(flow["id"])
+    assert wait_for_state(backend, run["id"], timeout=60)["state"] == "Success"
+
+    messages = log_messages(backend, run["id"])
+    assert "FROM_AGENT=agent" in messages
+    assert "OVERRIDDEN=by the run config" in messages
+    assert "PYTHONUNBUFFERED=1" in messages  # set by the image
+
+
+def test_local_agent_leaves_docker_runs_to_the_docker_agent(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    from jupyter_flows.agent.local import LocalAgent
+
+    flow = register_file(backend, write_flow_file(tmp_path, ENV_FLOW, "env_flow.py"))
+    run = backend.create_flow_run(flow["id"])
+    LocalAgent(backend=backend).poll_once()
+    assert backend.get_flow_run(run["id"])["state"] == "Scheduled"
+
+    start_docker_agent()
+    assert wait_for_state(backend, run["id"], timeout=60)["state"] == "Success"
+
+
+def test_cancelling_a_run_stops_and_removes_its_container(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    flow = register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
+    start_docker_agent()
+    run = backend.create_flow_run(flow["id"])
+    wait_for(lambda: "waiting" in _process_log(run["id"]), timeout=60, what="the task to start")
+
+    backend.cancel_flow_run(run["id"])
+
+    assert wait_for_state(backend, run["id"], timeout=30)["state"] == "Cancelled"
+    wait_for(lambda: not containers_of(docker_client, run["id"]), what="the cancelled container to be removed")
+
+
+def test_container_killed_with_sigkill_fails_the_run_with_exit_code_137_and_its_last_output(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    flow = register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
+    start_docker_agent()
+    run = backend.create_flow_run(flow["id"])
+    wait_for(lambda: "waiting" in _process_log(run["id"]), timeout=60, what="the task to start")
+
+    containers_of(docker_client, run["id"])[0].kill(signal="SIGKILL")
+
+    failed = wait_for_state(backend, run["id"], timeout=30)
+    assert failed["state"] == "Failed"
+    assert "exited with code 137" in failed["state_message"]
+    assert "its last output: waiting" in failed["state_message"]
+    wait_for(lambda: not containers_of(docker_client, run["id"]), what="the dead container to be removed")
+
+
+def test_image_that_does_not_exist_fails_the_run_naming_the_image(
+        tmp_path, backend, docker_client, start_docker_agent):
+    code = ENV_FLOW.replace(RUNTIME_IMAGE, "jupyter-flows-test-missing:nowhere")
+    flow = register_file(backend, write_flow_file(tmp_path, code, "missing_image.py"))
+    agent = start_docker_agent()
+    run = backend.create_flow_run(flow["id"])
+
+    failed = wait_for_state(backend, run["id"], timeout=60)
+
+    assert failed["state"] == "Failed", agent.output()
+    assert "image 'jupyter-flows-test-missing:nowhere' does not exist" in failed["state_message"]
+
+
+def test_stopping_the_agent_stops_its_containers_and_cancels_their_runs(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    flow = register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
+    agent = start_docker_agent()
+    run = backend.create_flow_run(flow["id"])
+    wait_for(lambda: "waiting" in _process_log(run["id"]), timeout=60, what="the task to start")
+
+    assert agent.stop() == 0
+
+    assert backend.get_flow_run(run["id"])["state"] == "Cancelled"
+    assert not containers_of(docker_client, run["id"])
+
+
+def _process_log(run_id: str) -> str:
+    from jupyter_flows import config
+
+    path = config.runs_dir() / run_id / "process.log"
+    return path.read_text(errors="replace") if path.exists() else ""
