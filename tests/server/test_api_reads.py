@@ -106,7 +106,7 @@ async def test_a_run_started_through_the_api_runs_on_an_agent_with_its_task_runs
     _, newer = await api("GET", "flow-runs", run["id"], "logs", params={"after": str(middle)})
     assert [line["id"] for line in newer["logs"]] == [line["id"] for line in page["logs"] if line["id"] > middle]
     _, nothing = await api("GET", "flow-runs", run["id"], "logs", params={"after": str(page["last_id"])})
-    assert nothing == {"logs": [], "last_id": page["last_id"]}
+    assert nothing == {"logs": [], "last_id": page["last_id"], "has_more": False}
 
 
 async def test_cancelling_a_scheduled_run_marks_it_cancelled(api, backend):

@@ -61,6 +61,10 @@ class FlowsAPIHandler(APIHandler):
         except checks.BadRequest as exc:
             raise web.HTTPError(exc.status, str(exc)) from exc
 
+    def run_id(self, raw: str) -> str:
+        """The run id from the URL path, bounded like every other id."""
+        return self.checked(checks.identifier, "run id", raw)
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -80,8 +84,8 @@ class FlowsHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        project = self.get_query_argument("project", None) or None
-        include_archived = self.get_query_argument("archived", "false").lower() in ("1", "true", "yes")
+        project = self.checked(checks.identifier, "'project'", self.get_query_argument("project", None))
+        include_archived = self.checked(checks.flag, "archived", self.get_query_argument("archived", None))
         flows = await self.call(self.backend.list_flows, project_name=project, include_archived=True)
         self.reply({"flows": views.flow_summaries(flows, include_archived)})
 
@@ -97,11 +101,12 @@ class FlowRunsHandler(FlowsAPIHandler):
         offset = self.checked(checks.integer, "offset", self.get_query_argument("offset", None),
                               default=0, minimum=0)
         states = self.checked(checks.states, self.get_query_arguments("state"))
+        flow_id = self.checked(checks.identifier, "'flow_id'", self.get_query_argument("flow_id", None))
+        project = self.checked(checks.identifier, "'project'", self.get_query_argument("project", None))
         # One more than asked tells whether a next page exists without counting every run.
-        runs = await self.call(self.backend.list_flow_runs, flow_id=self.get_query_argument("flow_id", None) or None,
-                               project_name=self.get_query_argument("project", None) or None,
+        runs = await self.call(self.backend.list_flow_runs, flow_id=flow_id, project_name=project,
                                state=states, limit=limit + 1, offset=offset)
-        self.reply({"flow_runs": runs[:limit], "limit": limit, "offset": offset, "has_more": len(runs) > limit})
+        self.reply(views.flow_run_page(runs, limit, offset))
 
     @web.authenticated
     @authorized
@@ -113,7 +118,7 @@ class FlowRunsHandler(FlowsAPIHandler):
         run_name = self.checked(checks.text, body, "run_name", required=False)
         run = await self.call(self.backend.create_flow_run, flow_id=flow_id, parameters=parameters,
                               labels=labels, run_name=run_name)
-        self.reply(run, status=201)
+        self.reply(views.flow_run(run), status=201)
 
 
 class FlowRunHandler(FlowsAPIHandler):
@@ -122,22 +127,28 @@ class FlowRunHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
+        run_id = self.run_id(run_id)
         run = await self.call(self.backend.get_flow_run, run_id)
         task_runs = await self.call(self.backend.get_task_runs, run_id)
         self.reply(views.flow_run_detail(run, task_runs, self.root_dir))
 
 
 class FlowRunLogsHandler(FlowsAPIHandler):
-    """``GET flow-runs/<id>/logs?after=<log id>&limit=``: log lines newer than ``after``, oldest first."""
+    """``GET flow-runs/<id>/logs?after=<log id>&limit=``: a page of log lines newer than ``after``, oldest first.
+
+    Always a page (1,000 lines unless ``limit`` says otherwise, at most
+    10,000): a run with millions of lines must not be read into one answer.
+    """
 
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
+        run_id = self.run_id(run_id)
         after = self.checked(checks.integer, "after", self.get_query_argument("after", None), default=None, minimum=0)
         limit = self.checked(checks.integer, "limit", self.get_query_argument("limit", None),
-                             default=None, minimum=1, maximum=10_000)
-        logs = await self.call(self.backend.get_logs, run_id, after=after, limit=limit)
-        self.reply(views.log_page(logs, after))
+                             default=checks.DEFAULT_LOG_PAGE, minimum=1, maximum=checks.MAX_LOG_PAGE)
+        logs = await self.call(self.backend.get_logs, run_id, after=after, limit=limit + 1)
+        self.reply(views.log_page(logs, after, limit))
 
 
 class CancelFlowRunHandler(FlowsAPIHandler):
@@ -146,7 +157,8 @@ class CancelFlowRunHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        self.reply(await self.call(self.backend.cancel_flow_run, run_id))
+        run_id = self.run_id(run_id)
+        self.reply(views.flow_run(await self.call(self.backend.cancel_flow_run, run_id)))
 
 
 class RegisterNotebookHandler(FlowsAPIHandler):
@@ -163,10 +175,10 @@ class RegisterNotebookHandler(FlowsAPIHandler):
     @authorized
     async def post(self) -> None:
         body = self.checked(checks.json_object, self.request.body)
-        relative = self.checked(checks.text, body, "path", required=True)
+        relative = self.checked(checks.text, body, "path", required=True, max_length=checks.MAX_PATH)
         project = self.checked(checks.text, body, "project", required=True)
         name = self.checked(checks.text, body, "name", required=False)
-        output = self.checked(checks.text, body, "output_dir", required=False)
+        output = self.checked(checks.text, body, "output_dir", required=False, max_length=checks.MAX_PATH)
         path = self.checked(checks.notebook_path, self.root_dir, relative)
         output_dir = self.checked(checks.output_directory, self.root_dir, output) if output else None
         flow_id = await self.call(_register_notebook, self.backend, path, project, name or path.stem, output_dir)

@@ -1,8 +1,9 @@
 """The JSON the API answers with, shaped from the backend's dicts for the JupyterLab panel.
 
 Nothing here decides anything about flows or runs: it picks fields, names the
-kind of storage, run config and executor, lists a flow's versions, and says
-where a run's output notebook is relative to the server's root directory.
+kind of storage, run config and executor, lists a flow's versions, says where a
+run's output notebook is relative to the server's root directory, and masks the
+values of secret-looking env names (``redaction``) in every run config it shows.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...backend import FINISHED_STATES
+from ...redaction import mask_run_config
 
 
 def flow_summary(flow: dict, versions: list[dict]) -> dict:
@@ -43,9 +45,20 @@ def flow_summaries(flows: list[dict], include_archived: bool) -> list[dict]:
             for flow in flows if include_archived or not flow["archived"]]
 
 
+def flow_run(run: dict) -> dict:
+    """A flow run as the backend gives it, its run config's secret-looking env values masked."""
+    return {**run, "run_config": mask_run_config(run["run_config"])}
+
+
+def flow_run_page(runs: list[dict], limit: int, offset: int) -> dict:
+    """A page of runs from a listing asked for ``limit + 1`` of them (the extra one says a next page exists)."""
+    return {"flow_runs": [flow_run(run) for run in runs[:limit]], "limit": limit, "offset": offset,
+            "has_more": len(runs) > limit}
+
+
 def flow_run_detail(run: dict, task_runs: list[dict], root_dir: str | Path) -> dict:
     """A run with its task runs, and its output notebook relative to the root when it lies under it."""
-    return {**run, "task_runs": task_runs, "output_notebook": relative_to_root(run.get("output_path"), root_dir),
+    return {**flow_run(run), "task_runs": task_runs, "output_notebook": relative_to_root(run.get("output_path"), root_dir),
             "finished": run["state"] in FINISHED_STATES}
 
 
@@ -60,9 +73,14 @@ def relative_to_root(path: str | None, root_dir: str | Path) -> str | None:
     return target.relative_to(root).as_posix()
 
 
-def log_page(logs: list[dict], after: int | None) -> dict:
-    """Log lines and the id to pass as ``after`` next time (unchanged when there is nothing new)."""
-    return {"logs": logs, "last_id": logs[-1]["id"] if logs else after}
+def log_page(logs: list[dict], after: int | None, limit: int) -> dict:
+    """A page of log lines from a read of ``limit + 1``, and the id to pass as ``after`` next time.
+
+    ``last_id`` stays ``after`` when there is nothing new; ``has_more`` says
+    that lines after this page exist already (fetch again at once).
+    """
+    page = logs[:limit]
+    return {"logs": page, "last_id": page[-1]["id"] if page else after, "has_more": len(logs) > limit}
 
 
 def _kind(config: dict | None) -> str | None:
