@@ -36,7 +36,8 @@ def create_flow_run(conn: Connection, flow_id: str | None, version_group_id: str
                     run_config: dict | None, labels: Iterable[str] | None, run_name: str | None,
                     flow_run_id: str | None, state: str) -> dict:
     flow = _run_target(conn, flow_id, version_group_id)
-    checked = _check_run_parameters(flow, parameters or {})
+    # A run already executing in-process (Running) was given its values by the engine: record them as they are.
+    checked = _check_run_parameters(flow, parameters or {}, typed=state != "Running")
     if labels is not None:
         run_labels = sorted(set(labels))
     elif run_config is not None:
@@ -276,8 +277,12 @@ def _run_target(conn: Connection, flow_id: str | None, version_group_id: str | N
     raise ValueError("create_flow_run needs flow_id or version_group_id")
 
 
-def _check_run_parameters(flow, given: dict) -> dict:
-    """The same checks as ``engine.flow_runner.check_parameters``, on the registered parameter list."""
+def _check_run_parameters(flow, given: dict, typed: bool = True) -> dict:
+    """The same checks as ``engine.flow_runner.check_parameters``, on the registered parameter list.
+
+    ``typed`` also checks each value against its parameter's type (:func:`_check_value_type`), so
+    that a bad value is refused when the run is created, not when it executes.
+    """
     if not isinstance(given, dict):
         raise ParameterError(f"parameters must be a dict of name: value, got {type(given).__name__} {given!r:.60}")
     declared = {p["name"]: p for p in flow["parameters"] or []}
@@ -298,4 +303,30 @@ def _check_run_parameters(flow, given: dict) -> dict:
                 f"parameter {name!r} of flow {flow['name']!r} must be JSON-able to be stored with the run "
                 f"(numbers, strings, lists, dicts); got {type(value).__name__} {value!r:.60}: {exc}"
             ) from None
+        if typed:
+            _check_value_type(flow["name"], name, declared[name]["default"], value)
     return dict(given)
+
+
+# A parameter's type is the JSON type of its default (the widgets offer the matching input); one
+# without a default takes any value. bool comes before int: a bool is an int in Python.
+_VALUE_TYPES = (
+    (bool, (bool,), "true or false"),
+    (int, (int,), "a whole number"),
+    (float, (int, float), "a number"),
+    (str, (str,), "a string"),
+    (list, (list,), "a list"),
+    (dict, (dict,), "an object of name: value"),
+)
+
+
+def _check_value_type(flow_name: str, name: str, default: Any, value: Any) -> None:
+    """Refuse, when the run is created, a value the parameter's default says it cannot take."""
+    for kind, accepted, described in _VALUE_TYPES:
+        if isinstance(default, kind):
+            if isinstance(value, accepted) and (kind is bool or not isinstance(value, bool)):
+                return
+            raise ParameterError(
+                f"parameter {name!r} of flow {flow_name!r} takes {described} (its default is {default!r:.40}), "
+                f"got {type(value).__name__} {value!r:.60}"
+            )

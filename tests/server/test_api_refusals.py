@@ -99,7 +99,9 @@ async def test_parameters_and_labels_of_the_wrong_shape_are_a_400(api):
 
     assert bad_parameters == (400, {"message": "'parameters' must be a JSON object of name: value, got [\"Zaphod\"]",
                                     "reason": None})
-    assert bad_labels[0] == 400 and "'labels' must be a list of non-empty strings, got \"gpu\"" in bad_labels[1]["message"]
+    assert bad_labels[0] == 400
+    assert "'labels' must be a list of at most 100 strings of 1 to 200 characters" in bad_labels[1]["message"]
+    assert bad_labels[1]["message"].endswith('got "gpu"')
 
 
 async def test_a_parameter_the_flow_does_not_declare_is_a_400_naming_it_and_the_declared_ones(api):
@@ -115,7 +117,7 @@ async def test_a_parameter_the_flow_does_not_declare_is_a_400_naming_it_and_the_
     ({"limit": "ten"}, "limit must be a whole number between 1 and 500, got 'ten'"),
     ({"limit": "0"}, "limit must be a whole number between 1 and 500, got '0'"),
     ({"limit": "501"}, "limit must be a whole number between 1 and 500, got '501'"),
-    ({"offset": "-1"}, "offset must be a whole number of at least 0, got '-1'"),
+    ({"offset": "-1"}, "offset must be a whole number between 0 and 2147483647, got '-1'"),
     ({"state": "Done"}, "unknown flow run state 'Done'; known states: Scheduled, Submitted, Running"),
 ])
 async def test_bad_query_values_are_a_400_naming_the_value_and_what_is_accepted(api, params, expected):
@@ -130,4 +132,15 @@ async def test_a_log_cursor_that_is_not_a_number_is_a_400(api, backend):
 
     status, body = await api("GET", "flow-runs", run["id"], "logs", params={"after": "last"})
 
-    assert status == 400 and "after must be a whole number of at least 0, got 'last'" in body["message"]
+    assert status == 400 and "after must be a whole number between 0 and 2147483647, got 'last'" in body["message"]
+
+
+async def test_a_parameter_value_of_the_wrong_type_is_a_400_when_the_run_is_created(api, backend):
+    flow_id = register_hello_flow()
+
+    status, body = await api("POST", "flow-runs", body={"flow_id": flow_id, "parameters": {"people": "Zaphod"}})
+
+    assert status == 400
+    assert "parameter 'people' of flow 'hello-flow' takes a list" in body["message"]
+    assert "got str 'Zaphod'" in body["message"]
+    assert backend.list_flow_runs() == []
