@@ -25,9 +25,14 @@ _capture = threading.local()
 
 
 class LogEntry:
-    """One log line of a flow run, as recorded by the backend and shown by widgets."""
+    """One log line of a flow run, as recorded by the backend and shown by widgets.
 
-    __slots__ = ("level", "timestamp", "message", "task_name", "task_slug", "map_index")
+    ``recorded`` is set once the line was written to the backend while its
+    task ran (see :mod:`jupyter_flows.backend.live_logs`), so that the
+    recorder does not write it again when the task run comes back.
+    """
+
+    __slots__ = ("level", "timestamp", "message", "task_name", "task_slug", "map_index", "recorded")
 
     def __init__(self, level: int, timestamp: float, message: str, task_name: str | None = None,
                  task_slug: str | None = None, map_index: int | None = None):
@@ -37,6 +42,7 @@ class LogEntry:
         self.task_name = task_name
         self.task_slug = task_slug
         self.map_index = map_index
+        self.recorded = False
 
     @property
     def level_name(self) -> str:
@@ -100,7 +106,9 @@ def _configure() -> None:
         run_logger.addHandler(console)
         if run_logger.level == logging.NOTSET:  # a level the user already chose stays
             run_logger.setLevel(config.log_level())
-        run_logger.propagate = False
+        # Records also reach the root logger's handlers (logging.basicConfig, a file handler,
+        # pytest's caplog), as in Prefect 1; the root has none by default, so nothing prints twice.
+        run_logger.propagate = True
     task_logger = logging.getLogger(TASK_LOGGER_NAME)
     if not any(isinstance(h, _CaptureHandler) for h in task_logger.handlers):
         task_logger.addHandler(_CaptureHandler())
@@ -146,14 +154,24 @@ def get_task_logger(ctx: dict) -> TaskLogger:
     )
 
 
-def start_capture() -> list:
-    """Begin capturing this thread's task log records; returns the list they go into."""
+def start_capture(stream=None) -> list:
+    """Begin capturing this thread's task log records; returns the list they go into.
+
+    ``stream`` (the flow context's ``log_stream``, set when the run is
+    recorded) also writes the list's lines to the backend while the task runs.
+    """
     entries: list = []
     _capture.entries = entries
+    _capture.live = stream.follow(entries) if stream is not None else None
     return entries
 
 
 def stop_capture() -> None:
+    """End the capture; lines not yet written live stay in the list, to travel with the task run."""
+    live = getattr(_capture, "live", None)
+    if live is not None:
+        _capture.live = None
+        live.release(_capture.entries)
     _capture.entries = None
 
 
@@ -189,8 +207,9 @@ def print_entry(entry: LogEntry, flow_name: str | None = None) -> None:
     logger = logging.getLogger(RUN_LOGGER_NAME)
     if not logger.isEnabledFor(entry.level):
         return
+    name = RUN_LOGGER_NAME if entry.task_name is None else TASK_LOGGER_NAME  # for filters on the root
     record = logger.makeRecord(
-        RUN_LOGGER_NAME, entry.level, "", 0, entry.message, None, None,
+        name, entry.level, "", 0, entry.message, None, None,
         extra={"task_name": entry.task_name, "map_index": entry.map_index, "flow_name": flow_name},
     )
     record.created = entry.timestamp

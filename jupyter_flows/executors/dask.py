@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -12,7 +13,10 @@ from typing import Any, Callable, Iterator
 from ..exceptions import ExecutorError
 from .base import Executor
 
-SCHEDULERS = ("threads", "processes")
+SCHEDULERS = ("threads", "processes", "synchronous")
+# Other names dask and Prefect 1 accept for the same schedulers.
+_SCHEDULER_ALIASES = {"sync": "synchronous", "single-threaded": "synchronous", "threading": "threads",
+                      "multiprocessing": "processes"}
 
 
 class LocalDaskExecutor(Executor):
@@ -20,14 +24,18 @@ class LocalDaskExecutor(Executor):
 
     ``scheduler="threads"`` (default) suits tasks that wait (I/O, sleep,
     subprocesses, numpy releasing the GIL); ``"processes"`` suits pure-Python
-    CPU work, at the price of pickling every task and result. ``num_workers``
-    defaults to the number of CPU cores. The pool lives for one flow run.
+    CPU work, at the price of pickling every task and result;
+    ``"synchronous"`` (or ``"sync"``) runs dask's scheduler in the calling
+    thread, one task at a time, for debugging. ``num_workers`` defaults to the
+    number of CPU cores. The pool lives for one flow run.
     """
 
     def __init__(self, scheduler: str = "threads", num_workers: int | None = None):
+        scheduler = _SCHEDULER_ALIASES.get(scheduler, scheduler) if isinstance(scheduler, str) else scheduler
         if scheduler not in SCHEDULERS:
             raise ExecutorError(
-                f"unknown LocalDaskExecutor scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)}"
+                f"unknown LocalDaskExecutor scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)} "
+                f"(or {', '.join(_SCHEDULER_ALIASES)})"
             )
         if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 1):
             raise ExecutorError(f"num_workers must be a whole number >= 1 or None, got {num_workers!r}")
@@ -41,6 +49,9 @@ class LocalDaskExecutor(Executor):
 
     @contextlib.contextmanager
     def start(self) -> Iterator[None]:
+        if self.scheduler == "synchronous":
+            yield
+            return
         workers = self.num_workers or os.cpu_count() or 1
         if self.scheduler == "threads":
             self._pool = ThreadPoolExecutor(workers, thread_name_prefix="jupyter-flows")
@@ -59,6 +70,7 @@ class LocalDaskExecutor(Executor):
             self._pool = None
 
     def run_graph(self, graph: dict, on_start: Callable, on_done: Callable) -> None:
+        import dask
         import dask.multiprocessing
         import dask.threaded
 
@@ -73,7 +85,9 @@ class LocalDaskExecutor(Executor):
         # registered globally, so that concurrent flow runs don't hear each other.
         callbacks = [(None, None, lambda key, dsk, state: on_start(key), posttask, None)]
         workers = self.num_workers or os.cpu_count() or 1
-        if self.scheduler == "threads":
+        if self.scheduler == "synchronous":
+            results = dask.get(graph, keys, callbacks=callbacks)
+        elif self.scheduler == "threads":
             results = dask.threaded.get(graph, keys, num_workers=workers, pool=self._pool, callbacks=callbacks)
         else:
             # chunksize=1: one task run per message, so that long tasks spread over all workers
@@ -114,8 +128,11 @@ class DaskExecutor(Executor):
     With ``address`` (``"tcp://host:8786"``) it connects to a running
     scheduler. Without, it starts ``cluster_class(**cluster_kwargs)`` (a
     ``distributed.LocalCluster`` by default) for the flow run and closes it
-    afterwards; ``adapt_kwargs`` makes that cluster adaptive. ``client_kwargs``
-    go to ``distributed.Client``. Worker processes inherit the flow run's
+    afterwards; ``cluster_class`` may be a dotted name
+    (``"distributed.LocalCluster"``), imported here. ``adapt_kwargs`` makes
+    that cluster adaptive. ``client_kwargs`` go to ``distributed.Client``.
+    ``debug=True`` lets a temporary ``LocalCluster`` log warnings (it is
+    silent below CRITICAL otherwise). Worker processes inherit the flow run's
     environment variables.
     """
 
@@ -123,13 +140,16 @@ class DaskExecutor(Executor):
 
     def __init__(self, address: str | None = None, cluster_class: Any = None,
                  cluster_kwargs: dict | None = None, adapt_kwargs: dict | None = None,
-                 client_kwargs: dict | None = None):
+                 client_kwargs: dict | None = None, debug: bool | None = False):
         if address is not None and (not isinstance(address, str) or "://" not in address and ":" not in address):
             raise ExecutorError(f"DaskExecutor address must look like 'tcp://host:port', got {address!r}")
         if address is not None and cluster_class is not None:
             raise ExecutorError("give DaskExecutor either an address or a cluster_class, not both")
+        if debug is not None and not isinstance(debug, bool):
+            raise ExecutorError(f"DaskExecutor debug must be True or False, got {debug!r}")
         self.address = address
-        self.cluster_class = cluster_class
+        self.cluster_class = _cluster_class(cluster_class) if cluster_class is not None else None
+        self.debug = bool(debug)
         self.cluster_kwargs = dict(cluster_kwargs or {})
         self.adapt_kwargs = dict(adapt_kwargs or {})
         self.client_kwargs = dict(client_kwargs or {})
@@ -151,7 +171,7 @@ class DaskExecutor(Executor):
                 finally:
                     self._client = None
             return
-        cluster = _cluster_class(self.cluster_class)(**{"dashboard_address": None, **self.cluster_kwargs})
+        cluster = _cluster_class(self.cluster_class)(**self._cluster_options())
         with cluster:
             if self.adapt_kwargs:
                 cluster.adapt(**self.adapt_kwargs)
@@ -184,7 +204,20 @@ class DaskExecutor(Executor):
             "cluster_kwargs": self.cluster_kwargs or None,
             "adapt_kwargs": self.adapt_kwargs or None,
             "client_kwargs": self.client_kwargs or None,
+            "debug": self.debug or None,
         }
+
+    def _cluster_options(self) -> dict:
+        options = {"dashboard_address": None, **self.cluster_kwargs}
+        if self.cluster_class is None or _is_local_cluster(self.cluster_class):
+            options.setdefault("silence_logs", logging.WARNING if self.debug else logging.CRITICAL)
+        return options
+
+
+def _is_local_cluster(cls: Any) -> bool:
+    from distributed import LocalCluster
+
+    return isinstance(cls, type) and issubclass(cls, LocalCluster)
 
 
 def _cluster_class(value: Any) -> type:
@@ -197,5 +230,9 @@ def _cluster_class(value: Any) -> type:
         try:
             return getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError, ValueError) as exc:
-            raise ExecutorError(f"cannot import cluster_class {value!r}: {exc}") from exc
+            raise ExecutorError(f"cannot import cluster_class {value!r}: {exc}; give a class or its dotted "
+                                "name, such as 'distributed.LocalCluster'") from exc
+    if not callable(value):
+        raise ExecutorError(f"cluster_class must be a class or its dotted name, such as "
+                            f"'distributed.LocalCluster', got {value!r}")
     return value

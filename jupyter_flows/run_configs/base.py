@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Iterable
 
 from ..exceptions import ConfigurationError
+from ..redaction import mask_run_config
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -15,7 +17,8 @@ def validate_env(env: dict | None) -> dict[str, str]:
     if env is None:
         return {}
     if not isinstance(env, dict):
-        raise ConfigurationError(f"env must be a dict of NAME: value, got {type(env).__name__} {env!r:.60}")
+        # The value itself is not shown: it may hold a secret.
+        raise ConfigurationError(f"env must be a dict of NAME: value, got a {type(env).__name__}")
     checked = {}
     for name, value in env.items():
         if not isinstance(name, str) or not _ENV_NAME.match(name):
@@ -45,6 +48,16 @@ def validate_labels(labels: Iterable[str] | None) -> list[str]:
 class RunConfig:
     """Base of run configurations: ``env`` for the flow run's process, ``labels`` to pick agents."""
 
+    def __new__(cls, *args, **options):
+        # Checked before __init__, so that a misspelt option is a ConfigurationError naming the
+        # accepted ones rather than Python's bare TypeError.
+        accepted = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ConfigurationError(f"{cls.__name__} has no option {', '.join(map(repr, unknown))}; "
+                                     f"its options are: {', '.join(accepted)}")
+        return super().__new__(cls)
+
     def __init__(self, env: dict | None = None, labels: Iterable[str] | None = None):
         self.env = validate_env(env)
         self.labels = validate_labels(labels)
@@ -57,7 +70,8 @@ class RunConfig:
         return type(self) is type(other) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "type" and v)
+        shown = mask_run_config(self.to_dict())  # a repr ends up in logs and outputs: no secrets in it
+        options = ", ".join(f"{k}={v!r}" for k, v in shown.items() if k != "type" and v)
         return f"{type(self).__name__}({options})"
 
 
