@@ -75,10 +75,11 @@ def test_pending_migrations_are_applied_once_in_order(tmp_path, monkeypatch):
         applied.append("notes")
         conn.exec_driver_sql("ALTER TABLE projects ADD COLUMN notes TEXT")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (2, "project notes", add_project_notes)])
-    monkeypatch.setattr(schema, "LATEST_VERSION", 2)
+    next_version = schema.LATEST_VERSION + 1
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (next_version, "project notes", add_project_notes)])
+    monkeypatch.setattr(schema, "LATEST_VERSION", next_version)
     upgraded = Backend(url)
-    assert upgraded.schema_version() == 2
+    assert upgraded.schema_version() == next_version
     assert [p["name"] for p in upgraded.list_projects()] == ["before the upgrade"]
     Backend(url).list_projects()
     assert applied == ["notes"]
@@ -89,7 +90,7 @@ def test_a_backend_newer_than_this_package_is_refused(tmp_path):
     backend = Backend(url)
     with backend.engine.begin() as conn:
         conn.execute(insert(schema.schema_version).values(version=schema.LATEST_VERSION + 5, applied=time.time()))
-    with pytest.raises(BackendError, match=r"schema version 6, newer than this jupyter-flows understands"):
+    with pytest.raises(BackendError, match=rf"schema version {schema.LATEST_VERSION + 5}, newer than this jupyter-flows understands"):
         Backend(url).list_projects()
 
 

@@ -14,6 +14,7 @@ import pytest
 from jupyter_flows.backend import Backend
 from postgres_server import PostgresServer
 
+from test_backend_agents import *  # noqa: F401,F403
 from test_backend_claim import *  # noqa: F401,F403
 from test_backend_client import *  # noqa: F401,F403
 from test_backend_flow_runs import *  # noqa: F401,F403
