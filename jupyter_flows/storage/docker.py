@@ -160,6 +160,7 @@ def write_context(context_dir: Path, storage: Docker, flows: dict[str, bytes]) -
     package = Path(__file__).resolve().parents[1]
     shutil.copytree(package, context_dir / "src" / package.name,
                     ignore=shutil.ignore_patterns("__pycache__", "labextension", "*.pyc"))
+    (context_dir / "files").mkdir()
     for index, src in enumerate(storage.files):
         target = context_dir / "files" / str(index)
         (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, target)
