@@ -133,6 +133,14 @@ class Backend:
         with self._read(f"read flow {name!r}") as conn:
             return projects.get_flow_by_name(conn, name, project_name, version)
 
+    def archive_flow(self, flow_id: str, all_versions: bool = False) -> int:
+        """Archive a flow version (or all versions of its flow): new runs of it are refused, past runs stay.
+
+        Returns how many versions this archived (0 when they already were).
+        """
+        with self._write(f"archive flow {flow_id!r}") as conn:
+            return projects.archive_flow(conn, flow_id, all_versions)
+
     # -- flow runs ------------------------------------------------------------------------------
 
     def create_flow_run(self, flow_id: str | None = None, version_group_id: str | None = None,

@@ -136,6 +136,13 @@ def get_flow_by_name(conn: Connection, name: str, project_name: str | None, vers
     return flow_dict(rows[0])
 
 
+def archive_flow(conn: Connection, flow_id: str, all_versions: bool) -> int:
+    """Archive flow version ``flow_id`` (or every version of its group); return how many were not yet archived."""
+    row = flow_row(conn, flow_id)
+    which = flows.c.version_group_id == row["version_group_id"] if all_versions else flows.c.id == flow_id
+    return conn.execute(update(flows).where(which, flows.c.archived.is_(False)).values(archived=True)).rowcount
+
+
 def flow_query():
     return select(flows, projects.c.name.label("project_name")).join(projects, projects.c.id == flows.c.project_id)
 

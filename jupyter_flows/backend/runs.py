@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..exceptions import FlowArchivedError, NotFoundError, ParameterError
+from ..run_configs.base import validate_labels
 from .clock import db_now
 from .projects import flow_query, flow_row, new_id
 from .schema import flow_run_states, flow_runs, flows, logs, projects, task_runs
@@ -39,7 +40,7 @@ def create_flow_run(conn: Connection, flow_id: str | None, version_group_id: str
     # A run already executing in-process (Running) was given its values by the engine: record them as they are.
     checked = _check_run_parameters(flow, parameters or {}, typed=state != "Running")
     if labels is not None:
-        run_labels = sorted(set(labels))
+        run_labels = validate_labels(labels)  # an empty label would make a run no agent can claim
     elif run_config is not None:
         storage_labels = (flow["storage"] or {}).get("labels") or []
         run_labels = sorted(set(run_config.get("labels") or []) | set(storage_labels))

@@ -6,6 +6,7 @@ import os
 from typing import Iterable
 
 from ..exceptions import ConfigurationError
+from ..redaction import mask_env
 from .base import RunConfig
 
 
@@ -30,5 +31,5 @@ class LocalRun(RunConfig):
         return {**super().to_dict(), "working_dir": self.working_dir}
 
     def __repr__(self) -> str:
-        return (f"LocalRun(env={self.env!r}, labels={self.labels!r}"
+        return (f"LocalRun(env={mask_env(self.env)!r}, labels={self.labels!r}"
                 + (f", working_dir={self.working_dir!r})" if self.working_dir else ")"))

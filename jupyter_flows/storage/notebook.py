@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -23,6 +24,7 @@ from ..engine.context import context
 from ..exceptions import FlowDefinitionError, NotebookError, StorageError
 from ..tasks.notebook_source import (
     NotebookParameterSpec,
+    available_kernels,
     check_kernel,
     check_type,
     content_hash,
@@ -50,6 +52,9 @@ class Notebook(Storage):
     ``timeout``: seconds the notebook may run; past it the kernel is
     interrupted, then killed, and the task run ends ``TimedOut``. ``name``:
     how logs and the task refer to the notebook (default: its file name).
+    ``allow_missing_kernel``: register even if the notebook's kernel is not
+    installed on this machine (it must be on the hosts of the agents that run
+    it); by default registering such a notebook is a :class:`NotebookError`.
 
     Parameters come from the cell tagged ``parameters``: one
     :class:`~jupyter_flows.Parameter` per variable, its default evaluated as
@@ -73,9 +78,11 @@ class Notebook(Storage):
                  output_dir: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None,
                  timeout: float | None = None, name: str | None = None,
                  labels: Iterable[str] | None = None, add_default_labels: bool = True,
-                 flows: dict | None = None):
+                 flows: dict | None = None, allow_missing_kernel: bool = False):
         super().__init__(labels=labels, add_default_labels=add_default_labels)
         self._set_options(path, kernel_name, output_dir, cwd, timeout, name, flows)
+        # Not stored: it only changes what registering checks here.
+        self.allow_missing_kernel = bool(allow_missing_kernel)
         if add_default_labels:
             host = socket.gethostname()
             if host not in self.labels:
@@ -103,7 +110,7 @@ class Notebook(Storage):
     def _read(self) -> None:
         """Read and check the notebook now, so that a bad path, file or kernel fails at construction."""
         nb = read_notebook(resolve_path(self.path))
-        if self.kernel_name is not None:
+        if self.kernel_name is not None and not self.allow_missing_kernel:
             check_kernel(self.kernel_name, self.name)
         self.kernel = kernel_of(nb, self.kernel_name, self.name)
         self.parameter_specs: list[NotebookParameterSpec] = inspect_parameters(nb, self.kernel, self.name)
@@ -127,6 +134,7 @@ class Notebook(Storage):
         if options:
             raise StorageError(f"unknown Notebook storage options {sorted(options)}")
         storage.task = None
+        storage.allow_missing_kernel = False
         return storage
 
     def to_dict(self) -> dict:
@@ -181,6 +189,7 @@ class Notebook(Storage):
                 + "; use Local storage for a flow with tasks of its own"
             )
         self._check_unchanged()
+        self._check_kernel_installed()
         target = Path(config.flows_dir()) / slugify(flow.name) / self.notebook_hash[:24] / os.path.basename(self.path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +198,24 @@ class Notebook(Storage):
             raise StorageError(f"cannot copy notebook {self.path!r} to {str(target)!r}: {exc}") from exc
         self.flows[flow.name] = str(target)
         return str(target)
+
+    def _check_kernel_installed(self) -> None:
+        """A notebook whose kernel is missing here would register fine and fail on its first run: stop it now.
+
+        The kernel may be installed only where agents run it; with
+        ``allow_missing_kernel`` registering goes ahead, with a warning.
+        """
+        installed = available_kernels()
+        if self.kernel in installed:
+            return
+        if not self.allow_missing_kernel:
+            raise NotebookError(
+                f"{self.name} runs with kernel {self.kernel!r}, which is not installed here (installed kernels: "
+                f"{', '.join(installed) or 'none'}); install it, or if it is installed on the agents' hosts only, "
+                "register with allow_missing_kernel=True (CLI: --allow-missing-kernel)"
+            )
+        warnings.warn(f"kernel {self.kernel!r} of {self.name} is not installed here; its runs will fail on any "
+                      "agent whose host does not have it", UserWarning, stacklevel=2)
 
     def get_flow(self, location: str | None = None):
         """The flow of the notebook stored at ``location``, built from that stored copy."""

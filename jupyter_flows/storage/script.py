@@ -17,33 +17,56 @@ from ..exceptions import StorageError
 from .base import Storage, register_storage
 
 
-def load_flow_script(path: str | os.PathLike, flow_name: str | None = None):
-    """Run the file at ``path`` and return the flow it builds (named ``flow_name``, or its only flow).
+def run_flow_script(path: str | os.PathLike, run_name: str = "__jupyter_flows_script__") -> dict:
+    """Run the file at ``path`` to build its flows; return its module namespace.
 
-    The file runs with ``__name__`` set to ``"__jupyter_flows_script__"`` (so an
-    ``if __name__ == "__main__":`` block is skipped) and with ``loading_flow``
-    set in the context, which makes a ``flow.register(...)`` line in it do nothing.
+    The file runs with ``__name__`` set to ``run_name`` (so an ``if __name__
+    == "__main__":`` block is skipped) and with ``loading_flow`` set in the
+    context, which makes a ``flow.register(...)`` line in it do nothing. A
+    script that raises, or calls ``sys.exit()``, is a :class:`StorageError`
+    naming it: loading a flow never ends the process that loads it.
     """
     path = Path(path)
     if not path.is_file():
         raise StorageError(f"flow script {str(path)!r} does not exist (or is not a file)")
     try:
         with context(loading_flow=True):
-            namespace = runpy.run_path(str(path), run_name="__jupyter_flows_script__")
+            return runpy.run_path(str(path), run_name=run_name)
+    except SystemExit as exc:
+        raise StorageError(f"flow script {str(path)!r} called sys.exit({exc.code!r}) while building its flows; "
+                           "a flow script must define flows at module level and not exit") from None
     except Exception as exc:
         raise StorageError(f"flow script {str(path)!r} failed while building its flow: "
                            f"{type(exc).__name__}: {exc}") from exc
-    return find_flow(namespace, flow_name, f"script {str(path)!r}")
 
 
-def find_flow(namespace: dict, flow_name: str | None, where: str):
-    """The flow named ``flow_name`` among the values of ``namespace`` (or the only flow there)."""
+def load_flow_script(path: str | os.PathLike, flow_name: str | None = None):
+    """Run the file at ``path`` and return the flow it builds (named ``flow_name``, or its only flow)."""
+    return find_flow(run_flow_script(path), flow_name, f"script {str(Path(path))!r}")
+
+
+def flows_by_name(namespace: dict, where: str) -> dict:
+    """The flows bound to names in ``namespace``, by flow name (a flow bound to two names counts once).
+
+    Two different flows with one name would become two versions of one flow
+    on registration, each replacing the other: that is a :class:`StorageError`.
+    """
     from ..core.flow import Flow
 
     found: dict[str, Flow] = {}
     for value in namespace.values():
-        if isinstance(value, Flow):
-            found.setdefault(value.name, value)
+        if not isinstance(value, Flow) or found.get(value.name) is value:
+            continue
+        if value.name in found:
+            raise StorageError(f"{where} defines two different flows named {value.name!r}; two flows share "
+                               "that name, so give each flow its own name")
+        found[value.name] = value
+    return found
+
+
+def find_flow(namespace: dict, flow_name: str | None, where: str):
+    """The flow named ``flow_name`` among the values of ``namespace`` (or the only flow there)."""
+    found = flows_by_name(namespace, where)
     if flow_name is not None and flow_name in found:
         return found[flow_name]
     if flow_name is None and len(found) == 1:
