@@ -11,6 +11,13 @@ while delays the records, not the flow. At the end of the run the recorder
 waits for the writer, then records the final state. A write that fails is
 kept and tried again after ``retry_interval`` seconds and at the end, where a
 lasting failure is raised: records are late, never silently dropped.
+
+Task log lines do not wait for their task to end: the recorder offers a
+:class:`~jupyter_flows.backend.live_logs.LogStream` (``log_stream``) that the
+flow runner passes to every task run, so that a running task's lines reach the
+backend within about a second, from whichever process runs it (see
+:mod:`jupyter_flows.backend.live_logs`). Lines written that way are skipped
+when the task run comes back.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import time
 from ..engine.events import RunListener
 from ..exceptions import NotFoundError
 from .backend import Backend
+from .live_logs import LogStream, stop_streaming, stream_here
 from .serialize import jsonable
 
 logger = logging.getLogger("jupyter_flows.flow_run")
@@ -58,6 +66,8 @@ class BackendRecorder(RunListener):
         self._mapped: dict[str, list] = {}  # slug -> [name, children, start, latest child end]
         self._last_flush = time.monotonic()
         self._writer: _BatchWriter | None = None
+        #: Set while a run is recorded; the flow runner hands it to every task run.
+        self.log_stream: LogStream | None = None
 
     # -- listener ------------------------------------------------------------------------------
 
@@ -73,8 +83,11 @@ class BackendRecorder(RunListener):
             )
         else:
             self.backend.set_flow_run_state(flow_run_id, "Running", "Running flow")
-        self._writer = _BatchWriter(self.backend, flow_run_id, self.retry_interval)
+        writer = self._writer = _BatchWriter(self.backend, flow_run_id, self.retry_interval)
         self._last_flush = time.monotonic()
+        # Task runs in this process hand their live lines straight to the writer thread.
+        self.log_stream = LogStream(self.backend.url, flow_run_id)
+        stream_here(self.log_stream, lambda rows: writer.submit((), rows))
 
     def task_mapped(self, task_slug: str, task_name: str, n_children: int) -> None:
         now = time.time()
@@ -103,12 +116,16 @@ class BackendRecorder(RunListener):
         self._maybe_flush()
 
     def log(self, entry) -> None:
+        if entry.recorded:  # written while its task ran
+            return
         level = entry.level
         self._logs.append((self.flow_run_id, _LEVEL_NAMES.get(level) or logging.getLevelName(level),
                            entry.timestamp, entry.message, entry.task_name, entry.task_slug, entry.map_index))
         self._maybe_flush()
 
     def flow_run_finished(self, state) -> None:
+        if self.log_stream is not None:
+            stop_streaming(self.log_stream)
         self._running.clear()
         self._tasks.extend(self._mapped_parents())
         self.flush()
