@@ -1,0 +1,118 @@
+"""Live task log lines in one process: a recorded notebook run shows them while its task runs, once each."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import jupyter_flows
+from jupyter_flows import Flow, task
+from jupyter_flows.backend import BackendRecorder
+from jupyter_flows.backend.live_logs import LiveLogs, LogStream
+from jupyter_flows.engine.logging import LogEntry
+from jupyter_flows.executors import LocalDaskExecutor, LocalExecutor
+
+
+@task
+def talk(n):
+    logger = jupyter_flows.context.get("logger")
+    for i in range(n):
+        logger.info(f"line {i}")
+        time.sleep(0.1)
+    return n
+
+
+def _talking_flow(backend) -> Flow:
+    backend.create_project("live")
+    with Flow("talking") as flow:
+        talk(20)
+    flow.register(project_name="live")
+    return flow
+
+
+def _count_while_running(backend, recorder: BackendRecorder, counts: list, done: threading.Event) -> None:
+    while not done.is_set():
+        if recorder.flow_run_id is not None:
+            lines = [e for e in backend.get_logs(recorder.flow_run_id) if e["message"].startswith("line ")]
+            counts.append(len(lines))
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("executor", [LocalExecutor(), LocalDaskExecutor(num_workers=2)], ids=["local", "threads"])
+def test_recorded_run_in_this_process_shows_task_lines_before_the_task_ends(backend, executor):
+    flow = _talking_flow(backend)
+    recorder = BackendRecorder(backend)
+    counts: list = []
+    done = threading.Event()
+    watcher = threading.Thread(target=_count_while_running, args=(backend, recorder, counts, done))
+    watcher.start()
+    try:
+        state = flow.run(listeners=[recorder], executor=executor)
+    finally:
+        done.set()
+        watcher.join()
+
+    assert state.is_successful()
+    assert any(0 < n < 20 for n in counts), counts  # some lines, before the task's end brought the rest
+    messages = [e["message"] for e in backend.get_logs(recorder.flow_run_id) if e["message"].startswith("line ")]
+    assert messages == [f"line {i}" for i in range(20)]
+
+
+def test_a_run_without_a_recorder_carries_no_log_stream():
+    seen = {}
+
+    @task
+    def look():
+        seen["stream"] = jupyter_flows.context.get("log_stream")
+
+    with Flow("plain") as flow:
+        look()
+    assert flow.run().is_successful()
+    assert seen["stream"] is None
+
+
+def test_a_failed_live_write_is_taken_again_and_written_once(backend):
+    flow = _talking_flow(backend)
+    run = backend.create_flow_run(flow_id=flow.register(project_name="live"))
+    attempts = []
+
+    def write_failing_once(rows):
+        attempts.append(len(rows))
+        if len(attempts) == 1:
+            raise OSError("backend away for a moment")
+        backend.record_rows(run["id"], (), rows)
+
+    live = LiveLogs(run["id"], write_failing_once)
+    entries: list = []
+    live.follow(entries)
+    for i in range(3):
+        entries.append(LogEntry(20, time.time(), f"line {i}", "talk", "talk-1", None))
+    deadline = time.monotonic() + 10
+    while not all(e.recorded for e in entries) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    live.release(entries)
+    live.close()
+
+    assert attempts[:2] == [3, 3]
+    assert [e["message"] for e in backend.get_logs(run["id"])] == ["line 0", "line 1", "line 2"]
+
+
+def test_lines_not_yet_taken_when_the_task_ends_stay_unmarked_for_the_result_to_carry(backend):
+    live = LiveLogs("some-run", lambda rows: None)
+    entries = [LogEntry(20, time.time(), "said just before the end")]
+    live.follow(entries)
+
+    live.release(entries)
+    live.close()
+
+    assert entries[0].recorded is False
+
+
+def test_log_stream_pickles_to_its_url_and_run():
+    import pickle
+
+    stream = pickle.loads(pickle.dumps(LogStream("sqlite:////tmp/x.db", "run-1")))
+
+    assert (stream.url, stream.flow_run_id) == ("sqlite:////tmp/x.db", "run-1")
