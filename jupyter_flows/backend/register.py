@@ -45,6 +45,7 @@ def register(flow, project_name: str | None = None, labels: Iterable[str] | None
     if flow.executor is None:
         flow.executor = LocalExecutor()
     storage = flow.storage
+    storage_labels = validate_labels(storage.labels)  # an empty one would make runs no agent can claim
     code_hash = serialize.flow_hash(flow)
     if build:
         location = storage.add_flow(flow)
@@ -58,7 +59,7 @@ def register(flow, project_name: str | None = None, labels: Iterable[str] | None
     storage_dict = storage.to_dict()
     run_config_dict = flow.run_config.to_dict()
     executor_dict = flow.executor.to_dict()
-    all_labels = sorted(set(flow.run_config.labels) | set(storage.labels) | set(extra_labels))
+    all_labels = sorted(set(flow.run_config.labels) | set(storage_labels) | set(extra_labels))
     registered = backend.register_flow(
         project_name,
         flow.name,

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 from jupyter_flows import Flow
-from jupyter_flows.exceptions import NotebookError, StorageError
-from jupyter_flows.storage import Notebook, Script
+from jupyter_flows.exceptions import ConfigurationError, NotebookError, StorageError
+from jupyter_flows.storage import Local, Notebook, Script
 from jupyter_flows.storage.script import find_flow, load_flow_script, run_flow_script
 
 ONE_FLOW = '''
@@ -107,3 +107,14 @@ def test_an_explicit_kernel_name_that_is_missing_is_allowed_only_when_asked(tmp_
     with pytest.raises(NotebookError, match="no kernel named 'gpu-env'"):
         Notebook(path, kernel_name="gpu-env")
     assert Notebook(path, kernel_name="gpu-env", allow_missing_kernel=True).kernel == "gpu-env"
+
+
+def test_registering_with_an_empty_storage_label_is_refused_before_anything_is_stored(tmp_path, backend):
+    backend.create_project("tests")
+    flow = load_flow_script(script(tmp_path, ONE_FLOW))
+    flow.storage = Local(directory=str(tmp_path / "stored"), labels=["gpu", " "])
+
+    with pytest.raises(ConfigurationError, match="non-empty string, got ' '"):
+        flow.register(project_name="tests")
+
+    assert backend.list_flows(include_archived=True) == [] and not (tmp_path / "stored").exists()
