@@ -4,12 +4,19 @@ Write tasks and flows in notebook cells, configure where and how they run,
 run them here or register them for an agent, and watch them live.
 """
 
+import sys
+
 from . import executors
-from .core import Flow, Parameter, Task, flatten, task, unmapped
+from .core import Flow, Parameter, Task, flatten, mapped, tags, task, unmapped
 from .engine import logging as _logging  # noqa: F401  (configures the console handler)
 from .engine import signals, triggers
 from .engine.context import context
 from .engine.state import State
+
+# `import jupyter_flows.triggers` / `.signals`, as Prefect 1 users write it: the same module objects
+# as the engine's, so there is one set of triggers and signal classes.
+sys.modules[f"{__name__}.triggers"] = triggers
+sys.modules[f"{__name__}.signals"] = signals
 
 __version__ = "0.1.0"
 
@@ -46,6 +53,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Flow", "Parameter", "State", "Task", "backend", "context", "executors", "flatten", "run_configs",
-    "signals", "storage", "task", "triggers", "unmapped",
+    "Flow", "Parameter", "State", "Task", "backend", "context", "executors", "flatten", "mapped",
+    "run_configs", "signals", "storage", "tags", "task", "triggers", "unmapped",
 ]

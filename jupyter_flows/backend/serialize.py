@@ -106,7 +106,7 @@ def _task_description(flow, task: Task) -> dict:
         "name": task.name,
         "class": f"{type(task).__module__}.{type(task).__qualname__}",
         "tags": sorted(map(str, task.tags)),
-        "retry_delay": task.retry_delay,
+        "retry_delay": task.retry_delay.total_seconds() if task.retry_delay else 0.0,
         "trigger": _callable_name(task.trigger),
         "options": options,
         "constants": {k: _stable(v) for k, v in sorted((flow.constants.get(task) or {}).items())},

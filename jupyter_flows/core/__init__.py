@@ -1,8 +1,11 @@
 """Describes a flow: tasks, the edges between them, parameters and the flow itself."""
 
-from .edges import Edge, flatten, unmapped
+from .edges import Edge, flatten, mapped, unmapped
 from .flow import Flow
-from .parameter import Parameter
-from .task import Task, task
+from .parameter import DateTimeParameter, Parameter
+from .task import Task, as_task, tags, task
 
-__all__ = ["Edge", "Flow", "Parameter", "Task", "flatten", "task", "unmapped"]
+__all__ = [
+    "DateTimeParameter", "Edge", "Flow", "Parameter", "Task", "as_task", "flatten", "mapped", "tags", "task",
+    "unmapped",
+]

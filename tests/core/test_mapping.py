@@ -4,7 +4,7 @@ import pytest
 
 import jupyter_flows
 from jupyter_flows import Flow, Parameter, flatten, task, unmapped
-from jupyter_flows.engine.state import Failed, Mapped, TriggerFailed
+from jupyter_flows.engine.state import Mapped, TriggerFailed
 
 
 @task
@@ -99,13 +99,12 @@ def test_mapping_over_an_empty_list_makes_no_children_and_downstream_still_runs(
     assert state.is_successful()
 
 
-def test_mapping_over_arguments_of_different_lengths_fails_naming_the_lengths():
+def test_mapping_over_arguments_of_different_lengths_zips_them_to_the_shortest():
     with Flow("mismatch") as flow:
-        sums = add.map([1, 2, 3], [1, 2])
+        sums = add.map([1, 2, 3], [10, 20])
     state = flow.run()
-    assert state.is_failed()
-    assert isinstance(state.result[sums], Failed)
-    assert "x=3, y=2" in state.result[sums].message
+    assert state.is_successful()
+    assert state.result[sums].result == [11, 22]
 
 
 def test_mapping_over_something_that_is_not_a_list_fails_clearly():

@@ -92,7 +92,7 @@ def test_a_task_that_keeps_failing_ends_failed_after_its_retries():
 def test_mapped_children_retry_individually():
     seen = []
 
-    @task(max_retries=1)
+    @task(max_retries=1, retry_delay=timedelta(0))
     def flaky(x):
         seen.append(x)
         if x == 2 and seen.count(2) == 1:
