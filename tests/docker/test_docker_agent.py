@@ -185,3 +185,36 @@ def _process_log(run_id: str) -> str:
 
     path = config.runs_dir() / run_id / "process.log"
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture
+def postgres_backend(monkeypatch):
+    """A fresh database on a throwaway PostgreSQL server, made the backend of this test and its processes."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+    from postgres_server import PostgresServer
+
+    from jupyter_flows.backend import Backend
+
+    server = PostgresServer().start()
+    try:
+        url = server.new_database()
+        monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", url)
+        backend = Backend(url)
+        yield backend
+        backend.close()
+    finally:
+        server.stop()
+
+
+def test_run_in_a_container_reports_to_a_postgresql_backend_through_its_url(
+        tmp_path, postgres_backend, docker_client, start_docker_agent):
+    flow = register_file(postgres_backend, write_flow_file(tmp_path, HELLO_FLOW, "hello_flow.py"), "tutorial")
+    start_docker_agent()
+
+    run = postgres_backend.create_flow_run(flow["id"], parameters={"people": ["Trillian"]})
+
+    assert wait_for_state(postgres_backend, run["id"], timeout=90)["state"] == "Success"
+    assert "Hello, Trillian! (in a container: True)" in log_messages(postgres_backend, run["id"])
