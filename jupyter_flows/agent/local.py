@@ -15,7 +15,6 @@ and fails any run left unfinished, so that no run stays ``Running``.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import signal
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .. import config
-from ..exceptions import BackendError, JupyterFlowsError
+from ..exceptions import BackendError, JupyterFlowsError, NotFoundError
 from ..run_configs import run_config_from_dict, validate_env
 from ..run_configs.base import validate_labels
 from .execute import FINAL_STATES
@@ -66,6 +65,8 @@ class LocalAgent:
     (start one run, signal it), and :meth:`_settle` to clean up after it.
     """
 
+    #: The kind of agent, as its record in the backend says.
+    agent_kind = "local"
     #: The run configs whose runs this agent claims.
     run_config_types: tuple[str, ...] = ("UniversalRun", "LocalRun")
 
@@ -94,6 +95,12 @@ class LocalAgent:
         self._stop = threading.Event()
         self._stop_reason = "stopped"
         self._last_beat = 0.0
+        self._last_sweep = 0.0
+        # The agent's beat also keeps the runs it holds alive: often enough for the stale threshold
+        # (two heartbeat intervals), at most about once a second.
+        self._beat_interval = min(1.0, self.heartbeat_interval / 2)
+        #: What started this agent (e.g. a Jupyter server), recorded with it; ``None``: a user did.
+        self.managed_by: str | None = None
 
     # -- running -------------------------------------------------------------------------------
 
@@ -103,6 +110,10 @@ class LocalAgent:
         log.info("agent %s started with labels %s; polling %s every %ss", self.agent_id,
                  self.labels, self.backend.url, self.poll_interval)
         try:
+            self._register()
+        except BackendError as exc:  # the first beat registers it again
+            log.warning("agent %s could not register with the backend: %s", self.agent_id, exc)
+        try:
             while not self._stop.is_set():
                 try:
                     self.poll_once()
@@ -111,6 +122,7 @@ class LocalAgent:
                 self._stop.wait(self.poll_interval)
         finally:
             self.shutdown(self._stop_reason)
+            self._record_stopped()
             restore()
         log.info("agent %s stopped", self.agent_id)
 
@@ -123,16 +135,17 @@ class LocalAgent:
         """One turn of the loop: reap, stop cancelled, heartbeat, sweep, claim."""
         self._reap()
         self._stop_cancelled()
+        self._beat()
         now = time.monotonic()
-        if now - self._last_beat >= self.heartbeat_interval:
-            self._last_beat = now
-            self._heartbeat_children()
+        if now - self._last_sweep >= self.heartbeat_interval:
+            self._last_sweep = now
             self._sweep_lost_runs()
         while not self._stop.is_set() and (self.concurrency is None or len(self.children) < self.concurrency):
             run = self.backend.claim_flow_run(self.agent_id, self.labels, self.run_config_types)
             if run is None:
                 break
             self._launch(run)
+            self._beat()  # a long turn of claims must not let the runs claimed first look lost
 
     # -- launching -----------------------------------------------------------------------------
 
@@ -205,20 +218,34 @@ class LocalAgent:
         child.stop_deadline = time.monotonic() + grace
         self._signal(child, signal.SIGTERM)
 
-    def _heartbeat_children(self) -> None:
-        """Beat for runs whose process is still starting (it beats itself once it runs)."""
-        for run_id in self.children:
-            self.backend.heartbeat(run_id)
+    # -- the agent's record ----------------------------------------------------------------------
+
+    def _register(self) -> None:
+        self.backend.register_agent(self.agent_id, socket.gethostname(), self.labels, kind=self.agent_kind,
+                                    managed_by=self.managed_by)
+        self._last_beat = time.monotonic()
+
+    def _beat(self) -> None:
+        """Tell the backend that this agent, and so every run it holds, is alive (throttled)."""
+        now = time.monotonic()
+        if now - self._last_beat < self._beat_interval:
+            return
+        self._last_beat = now
+        try:
+            self.backend.agent_heartbeat(self.agent_id, len(self.children))
+        except NotFoundError:  # its record is gone (registration failed at start): register again
+            self._register()
+
+    def _record_stopped(self) -> None:
+        try:
+            self.backend.agent_stopped(self.agent_id)
+        except JupyterFlowsError as exc:
+            log.warning("could not record that agent %s stopped: %s", self.agent_id, exc)
 
     def _sweep_lost_runs(self) -> None:
-        """Fail runs marked Submitted/Running whose heartbeat stopped: their agent is gone."""
-        for run in self.backend.find_stale_runs(2 * self.heartbeat_interval):
-            if run["id"] in self.children:
-                continue
-            since = _format_time(run.get("heartbeat"))
-            message = f"lost: no heartbeat since {since} (agent {run.get('agent_id')} is gone)"
-            log.warning("flow run %s (%s) %s", run.get("name"), run["id"], message)
-            self.backend.set_flow_run_state(run["id"], "Failed", message)
+        """Fail runs whose heartbeat stopped while no live agent holds them (their agent is gone)."""
+        for run in self.backend.fail_stale_runs(2 * self.heartbeat_interval):
+            log.warning("flow run %s (%s) %s", run.get("name"), run["id"], run["state_message"])
 
     # -- stopping ------------------------------------------------------------------------------
 
@@ -289,10 +316,3 @@ def _last_line(path: Path, limit: int = 300) -> str | None:
         return None
     return lines[-1][:limit] if lines else None
 
-
-def _format_time(value) -> str:
-    if value is None:
-        return "never"
-    if isinstance(value, (int, float)):
-        return datetime.datetime.fromtimestamp(value).isoformat(timespec="seconds")
-    return str(value)
