@@ -269,33 +269,84 @@ def _print_final(run: dict) -> None:
     _console().print(line, soft_wrap=True)
 
 
-def follow_flow_run(backend, flow_run_id: str, poll: float = 0.2, console: Console | None = None) -> dict:
+#: How often ``run --watch`` repeats why a Scheduled run still waits.
+WAITING_REMINDER_S = 10.0
+
+
+def follow_flow_run(backend, flow_run_id: str, poll: float = 0.2, console: Console | None = None,
+                    remind_every: float = WAITING_REMINDER_S) -> dict:
     """Print a flow run's state changes and log lines as they arrive, until it ends; return the run.
 
     The run's state is read before its logs, so that once a final state is
-    seen the logs read after it are complete.
+    seen the logs read after it are complete. A watch never waits forever on
+    a run nobody runs: a Submitted or Running run gone silent (no heartbeat
+    for two intervals, its agent gone too) is failed as lost, with the same
+    compare-and-set agents do, which ends the watch; a Scheduled run that no
+    live agent can take gets the reason every ``remind_every`` seconds.
     """
     console = console or _console()
-    last_log_id = None
-    last_state = None
+    watch = _Watch(backend, flow_run_id, console, remind_every)
     with console.status("waiting for the flow run", spinner="dots") as status:
         while True:
             run = backend.get_flow_run(flow_run_id)
-            for entry in backend.get_logs(flow_run_id, after=last_log_id):
-                console.print(_log_line(entry), soft_wrap=True, highlight=False)
-                last_log_id = entry["id"]
-            if run["state"] != last_state:
-                last_state = run["state"]
-                waiting = {"Scheduled": "waiting for an agent", "Submitted": "an agent is starting it"}
-                status.update(f"{run['name']}: {last_state}"
-                              + (f" ({waiting[last_state]})" if last_state in waiting else ""))
-                if last_state not in FINAL_STATES:
-                    console.print(Text("state: ").append(_state_text(last_state)), highlight=False)
+            watch.print_new_logs()
+            watch.show_state(run, status)
             if run["state"] in FINAL_STATES:
                 break
-            time.sleep(poll)
+            if not watch.failed_if_silent(run):
+                watch.remind_why_waiting(run, status)
+                time.sleep(poll)
     _print_final(run)
     return run
+
+
+class _Watch:
+    """What ``follow_flow_run`` remembers between polls: the last log line, state and checks."""
+
+    def __init__(self, backend, flow_run_id: str, console: Console, remind_every: float):
+        self.backend = backend
+        self.flow_run_id = flow_run_id
+        self.console = console
+        self.remind_every = remind_every
+        self.last_log_id = None
+        self.last_state = None
+        self.next_silence_check = 0.0
+        self.next_reminder = 0.0
+
+    def print_new_logs(self) -> None:
+        for entry in self.backend.get_logs(self.flow_run_id, after=self.last_log_id):
+            self.console.print(_log_line(entry), soft_wrap=True, highlight=False)
+            self.last_log_id = entry["id"]
+
+    def show_state(self, run: dict, status) -> None:
+        if run["state"] == self.last_state:
+            return
+        self.last_state = run["state"]
+        waiting = {"Scheduled": "waiting for an agent", "Submitted": "an agent is starting it"}
+        status.update(f"{safe(run['name'])}: {self.last_state}"
+                      + (f" ({waiting[self.last_state]})" if self.last_state in waiting else ""))
+        if self.last_state not in FINAL_STATES:
+            self.console.print(Text("state: ").append(_state_text(self.last_state)), highlight=False)
+
+    def failed_if_silent(self, run: dict) -> bool:
+        """Once per heartbeat interval: fail the run if it went silent; True when it just was."""
+        now = time.monotonic()
+        if run["state"] not in ("Submitted", "Running") or now < self.next_silence_check:
+            return False
+        interval = config.heartbeat_interval()
+        self.next_silence_check = now + interval
+        lost = self.backend.fail_stale_runs(2 * interval)
+        return any(r["id"] == self.flow_run_id for r in lost)
+
+    def remind_why_waiting(self, run: dict, status) -> None:
+        now = time.monotonic()
+        if run["state"] != "Scheduled" or now < self.next_reminder:
+            return
+        self.next_reminder = now + self.remind_every
+        reason = self.backend.waiting_reason(run)
+        if reason:
+            status.update(f"{safe(run['name'])}: Scheduled ({safe(reason)})")
+            self.console.print(Text(f"still Scheduled: {reason}", style="dark_orange"), highlight=False)
 
 
 # -- agent ---------------------------------------------------------------------------------------
