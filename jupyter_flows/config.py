@@ -87,6 +87,11 @@ def heartbeat_interval(environ: Mapping[str, str] | None = None) -> float:
     return _seconds("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "5", environ)
 
 
+def scheduler_interval(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds between a scheduler's passes (each creates the runs of the next hour ahead of time)."""
+    return _seconds("JUPYTER_FLOWS_SCHEDULER_INTERVAL", "5", environ)
+
+
 def check(environ: Mapping[str, str] | None = None) -> None:
     """Read every setting of ``environ`` (this process's environment by default); raise the first bad one.
 
@@ -94,5 +99,13 @@ def check(environ: Mapping[str, str] | None = None) -> None:
     it starts the run, and an agent on the environment it is about to give a
     run, so that a typo fails fast with its name instead of deep in a loop.
     """
-    for read in (home, log_level, agent_poll_interval, heartbeat_interval):
+    for read in (home, log_level, agent_poll_interval, heartbeat_interval, scheduler_interval):
         read(environ)
+
+
+def wheel_cache_dir() -> Path:
+    """Where Docker storage keeps the wheels it built for images, so later builds need no index."""
+    raw = os.environ.get("JUPYTER_FLOWS_WHEEL_CACHE")
+    if raw:
+        return Path(raw).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jupyter-flows" / "wheels"

@@ -190,7 +190,7 @@ def dockerfile_text(storage: Docker, reqs: list[str]) -> str:
 
 def build_wheels(reqs: list[str], target: Path) -> None:
     """Wheels of ``reqs`` and their dependencies into ``target``, from the wheel cache when it has them all."""
-    cache = wheel_cache()
+    cache = config.wheel_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     base = [sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check", "-q", "-w", str(target),
             "--find-links", str(cache), *reqs]
@@ -202,12 +202,6 @@ def build_wheels(reqs: list[str], target: Path) -> None:
                               f"{_tail(result.stderr or result.stdout)}", step="pip wheel", log=result.stderr)
     for wheel in target.glob("*.whl"):
         shutil.copy2(wheel, cache / wheel.name)
-
-
-def wheel_cache() -> Path:
-    """Wheels built for images before (``JUPYTER_FLOWS_WHEEL_CACHE``, default ``~/.cache/jupyter-flows/wheels``)."""
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jupyter-flows" / "wheels"
-    return Path(os.environ.get("JUPYTER_FLOWS_WHEEL_CACHE", default))
 
 
 def build_image(client, context_dir: str, tag: str) -> None:
