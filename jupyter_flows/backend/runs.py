@@ -107,24 +107,28 @@ def _run_config_type(run_config: dict | None) -> str:
     return (run_config or {}).get("type") or "UniversalRun"
 
 
-def change_state(conn: Connection, run_id: str, state: str, message: str | None) -> None:
-    """Move a run to ``state`` unless it is finished already, and add the change to its history."""
-    current = conn.execute(select(flow_runs.c.state, flow_runs.c.start_time)
-                           .where(flow_runs.c.id == run_id)).first()
-    if current is None:
-        raise NotFoundError(f"no flow run with id {run_id!r}")
-    if current.state in FINISHED_STATES:
-        return
+def change_state(conn: Connection, run_id: str, state: str, message: str | None) -> bool:
+    """Move a run to ``state`` unless it is finished already; say whether it moved.
+
+    A compare-and-set: the UPDATE itself requires an unfinished state, so of two
+    writers finishing one run at the same moment (PostgreSQL runs them side by
+    side; the second waits for the row and then re-checks the condition) only
+    the first changes it, and only its change enters the history.
+    """
     now = time.time()
     values: dict[str, Any] = {"state": state, "state_message": message}
-    if state == "Running" and current.start_time is None:
-        values["start_time"] = now
-    if state in ("Running", "Submitted"):
-        values["heartbeat"] = now
+    if state == "Running":
+        values["start_time"] = func.coalesce(flow_runs.c.start_time, now)
+    if state in LIVE_STATES:
+        values["heartbeat"] = db_now()
     if state in FINISHED_STATES:
         values["end_time"] = now
-    conn.execute(update(flow_runs).where(flow_runs.c.id == run_id).values(**values))
+    if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state.not_in(FINISHED_STATES))
+                    .values(**values)).rowcount == 0:
+        require_run(conn, run_id)
+        return False
     conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state=state, message=message, timestamp=now))
+    return True
 
 
 def heartbeat(conn: Connection, run_id: str) -> dict:
