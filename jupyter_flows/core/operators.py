@@ -15,7 +15,7 @@ from .task import GetItem, Task
 
 __all__ = [
     "Add", "And", "Div", "Equal", "FloorDiv", "GetItem", "GreaterThan", "GreaterThanOrEqual", "LessThan",
-    "LessThanOrEqual", "Mod", "Mul", "Not", "NotEqual", "Or", "Pow", "Sub",
+    "LessThanOrEqual", "Mod", "Mul", "Not", "NotEqual", "Or", "Pow", "Sub", "Xor",
 ]
 
 
@@ -104,6 +104,12 @@ class LessThanOrEqual(BinaryOperator):
     """``x <= y``"""
 
     _op = staticmethod(operator.le)
+
+
+class Xor(BinaryOperator):
+    """``x ^ y`` (an addition: Prefect 1 has no ``^`` on tasks)."""
+
+    _op = staticmethod(operator.xor)
 
 
 class And(Task):

@@ -242,6 +242,10 @@ class Task:
         """A task computing ``not self``."""
         return _operator("Not", self)
 
+    # Names the issue tracker asked for, beside Prefect 1's own.
+    not_equal = is_not_equal
+    is_not = not_
+
     def or_(self, other: Any) -> "Task":
         """A task computing ``self or other`` (``|`` sets a dependency instead, as in Prefect 1)."""
         return _operator("Or", self, other)
@@ -302,6 +306,12 @@ class Task:
 
     def __rand__(self, other: Any) -> "Task":
         return _operator("And", other, self)
+
+    def __xor__(self, other: Any) -> "Task":  # not in Prefect 1, where ``^`` is a TypeError
+        return _operator("Xor", self, other)
+
+    def __rxor__(self, other: Any) -> "Task":
+        return _operator("Xor", other, self)
 
     def __gt__(self, other: Any) -> "Task":
         return _operator("GreaterThan", self, other)

@@ -2,10 +2,10 @@
 
 from ...core.operators import (
     Add, And, Div, Equal, FloorDiv, GetItem, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual, Mod,
-    Mul, Not, NotEqual, Or, Pow, Sub,
+    Mul, Not, NotEqual, Or, Pow, Sub, Xor,
 )
 
 __all__ = [
     "Add", "And", "Div", "Equal", "FloorDiv", "GetItem", "GreaterThan", "GreaterThanOrEqual", "LessThan",
-    "LessThanOrEqual", "Mod", "Mul", "Not", "NotEqual", "Or", "Pow", "Sub",
+    "LessThanOrEqual", "Mod", "Mul", "Not", "NotEqual", "Or", "Pow", "Sub", "Xor",
 ]
