@@ -26,8 +26,9 @@ export class FlowsClient {
     return (await this.request<{ projects: Project[] }>(['projects'])).projects;
   }
 
-  async listFlows(project?: string): Promise<Flow[]> {
-    return (await this.request<{ flows: Flow[] }>(['flows'], { project })).flows;
+  /** The latest version of each flow; with `archived`, every version (the panel's version picker lists them). */
+  async listFlows(project?: string, archived = false): Promise<Flow[]> {
+    return (await this.request<{ flows: Flow[] }>(['flows'], { project, archived: archived || undefined })).flows;
   }
 
   async listFlowRuns(query: { flow_id?: string; project?: string; state?: string; limit?: number; offset?: number } = {}): Promise<FlowRunPage> {
@@ -38,8 +39,9 @@ export class FlowsClient {
     return this.request<FlowRunDetail>(['flow-runs', id]);
   }
 
-  async getLogs(id: string, after: number | null): Promise<LogPage> {
-    return this.request<LogPage>(['flow-runs', id, 'logs'], { after });
+  /** One page of log lines after `after` (the server's page size unless `limit` is given). */
+  async getLogs(id: string, after: number | null, limit?: number): Promise<LogPage> {
+    return this.request<LogPage>(['flow-runs', id, 'logs'], { after, limit });
   }
 
   async createFlowRun(flowId: string, parameters: Record<string, unknown>, labels?: string[]): Promise<FlowRun> {

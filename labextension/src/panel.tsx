@@ -1,7 +1,9 @@
 /**
  * The "Flows" left-sidebar panel: projects, their flows, each flow's recent
- * runs with state badges. It reloads every 2 s while a shown run is active
- * (every 10 s otherwise, to pick up runs started elsewhere).
+ * runs with state badges. Each flow has a version picker (its runs and the
+ * Run button follow the version picked) and pages through older runs. It
+ * reloads every 2 s while a shown run is active (every 10 s otherwise, to
+ * pick up runs started elsewhere).
  */
 
 import { ReactWidget } from '@jupyterlab/ui-components';
@@ -12,6 +14,7 @@ import * as React from 'react';
 import { StateBadge } from './badge';
 import { FlowsClient } from './client';
 import { elapsed, formatDuration, formatTimestamp, shortRunName } from './format';
+import { FlowGroup, groupVersions, loadOlderRuns, mergeRunPages, RunList } from './paging';
 import { usePolling } from './polling';
 import { isActive } from './states';
 import { Flow, FlowRun, Project } from './types';
@@ -19,34 +22,52 @@ import { flowsIcon } from './icons';
 
 export const ACTIVE_REFRESH_MS = 2000;
 export const IDLE_REFRESH_MS = 10000;
-/** Runs fetched per project; each flow shows its newest `RUNS_PER_FLOW` of them. */
-const RUNS_PER_PROJECT = 50;
-const RUNS_PER_FLOW = 5;
+/** Runs shown per flow at first, and added by each "Older runs". */
+export const RUNS_PER_PAGE = 5;
 
 export interface PanelActions {
   openRun(runId: string): void;
   runFlow(flow: Flow): Promise<void>;
 }
 
-interface ProjectNode {
-  project: Project;
-  flows: Array<{ flow: Flow; runs: FlowRun[] }>;
+interface FlowNode {
+  group: FlowGroup;
+  /** The version shown and run: the one picked, else the latest. */
+  flow: Flow;
+  runs: RunList;
 }
 
-async function loadTree(client: FlowsClient): Promise<ProjectNode[]> {
-  const [projects, flows] = await Promise.all([client.listProjects(), client.listFlows()]);
-  const runPages = await Promise.all(
-    projects.map(p => client.listFlowRuns({ project: p.name, limit: RUNS_PER_PROJECT }))
+interface ProjectNode {
+  project: Project;
+  flows: FlowNode[];
+}
+
+/** What was picked for a flow (by version group): a version, and the older runs of it loaded so far. */
+interface FlowChoice {
+  versionId: string;
+  older: RunList | null;
+}
+
+type Choices = Map<string, FlowChoice>;
+
+async function loadFlow(client: FlowsClient, group: FlowGroup, choice: FlowChoice | undefined): Promise<FlowNode> {
+  const flow = group.versions.find(version => version.id === choice?.versionId) ?? group.latest;
+  const newest = await client.listFlowRuns({ flow_id: flow.id, limit: RUNS_PER_PAGE });
+  return { group, flow, runs: mergeRunPages(newest, choice?.versionId === flow.id ? choice.older : null) };
+}
+
+async function loadTree(client: FlowsClient, choices: Choices): Promise<ProjectNode[]> {
+  const [projects, flows] = await Promise.all([client.listProjects(), client.listFlows(undefined, true)]);
+  const nodes = await Promise.all(
+    groupVersions(flows).map(group => loadFlow(client, group, choices.get(group.latest.version_group_id)))
   );
-  return projects.map((project, i) => ({
-    project,
-    flows: flows
-      .filter(flow => flow.project_name === project.name)
-      .map(flow => ({
-        flow,
-        runs: runPages[i].flow_runs.filter(run => run.flow_name === flow.name).slice(0, RUNS_PER_FLOW)
-      }))
-  }));
+  return projects.map(project => ({ project, flows: nodes.filter(node => node.flow.project_name === project.name) }));
+}
+
+/** What the panel can do to a flow besides the app's actions: pick a version, load older runs. */
+interface FlowControls {
+  pickVersion(node: FlowNode, versionId: string): void;
+  loadOlder(node: FlowNode): Promise<void>;
 }
 
 function RunItem(props: { run: FlowRun; actions: PanelActions }): JSX.Element {
@@ -67,39 +88,86 @@ function RunItem(props: { run: FlowRun; actions: PanelActions }): JSX.Element {
   );
 }
 
-function FlowItem(props: { flow: Flow; runs: FlowRun[]; actions: PanelActions }): JSX.Element {
-  const { flow, runs } = props;
+function VersionPicker(props: { node: FlowNode; controls: FlowControls }): JSX.Element {
+  const { node } = props;
+  if (node.group.versions.length < 2) {
+    return <>v{node.flow.version}</>;
+  }
+  return (
+    <select
+      className="jp-FlowsPanel-versionPicker"
+      data-testid="flow-version-picker"
+      title="The version whose runs are shown and which Run starts"
+      value={node.flow.id}
+      onChange={event => props.controls.pickVersion(node, event.target.value)}
+    >
+      {node.group.versions.map(version => (
+        <option key={version.id} value={version.id}>
+          v{version.version}
+          {version.archived ? ' (archived)' : ''}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function FlowItem(props: { node: FlowNode; actions: PanelActions; controls: FlowControls }): JSX.Element {
+  const { node } = props;
+  const { flow, runs } = node;
+  const [loading, setLoading] = React.useState(false);
+  const loadOlder = async () => {
+    setLoading(true);
+    try {
+      await props.controls.loadOlder(node);
+    } finally {
+      setLoading(false);
+    }
+  };
+  const runTitle = flow.archived
+    ? `v${flow.version} is archived: only the latest version (v${node.group.latest.version}) can run`
+    : `Start a run of ${flow.name} v${flow.version}`;
   return (
     <div className="jp-FlowsPanel-flow" data-flow-name={flow.name} data-flow-id={flow.id} data-testid="flow-item">
       <div className="jp-FlowsPanel-flowHeader">
         <span className="jp-FlowsPanel-flowName">{flow.name}</span>
-        <span className="jp-FlowsPanel-flowMeta" title={`${flow.versions.length} version(s) registered`}>
-          v{flow.version}
+        <span className="jp-FlowsPanel-flowMeta" title={`${node.group.versions.length} version(s) registered`}>
+          <VersionPicker node={node} controls={props.controls} />
           {flow.storage_kind ? ` · ${flow.storage_kind}` : ''}
         </span>
         <button
           className="jp-Button jp-mod-styled jp-mod-accept jp-FlowsPanel-runFlow"
           data-testid="run-flow-button"
-          title={`Start a run of ${flow.name}`}
+          title={runTitle}
+          disabled={flow.archived}
           onClick={() => void props.actions.runFlow(flow)}
         >
           Run
         </button>
       </div>
-      {runs.length ? (
+      {runs.runs.length ? (
         <ul className="jp-FlowsPanel-runs">
-          {runs.map(run => (
+          {runs.runs.map(run => (
             <RunItem key={run.id} run={run} actions={props.actions} />
           ))}
         </ul>
       ) : (
-        <div className="jp-FlowsPanel-empty">No runs yet.</div>
+        <div className="jp-FlowsPanel-empty">No runs of v{flow.version} yet.</div>
+      )}
+      {runs.hasMore && (
+        <button
+          className="jp-FlowsPanel-olderRuns"
+          data-testid="older-runs"
+          disabled={loading}
+          onClick={() => void loadOlder()}
+        >
+          {loading ? 'Loading…' : 'Older runs'}
+        </button>
       )}
     </div>
   );
 }
 
-function ProjectItem(props: { node: ProjectNode; actions: PanelActions }): JSX.Element {
+function ProjectItem(props: { node: ProjectNode; actions: PanelActions; controls: FlowControls }): JSX.Element {
   const [open, setOpen] = React.useState(true);
   const { project, flows } = props.node;
   return (
@@ -111,7 +179,9 @@ function ProjectItem(props: { node: ProjectNode; actions: PanelActions }): JSX.E
       </button>
       {open &&
         (flows.length ? (
-          flows.map(({ flow, runs }) => <FlowItem key={flow.id} flow={flow} runs={runs} actions={props.actions} />)
+          flows.map(node => (
+            <FlowItem key={node.group.latest.version_group_id} node={node} actions={props.actions} controls={props.controls} />
+          ))
         ) : (
           <div className="jp-FlowsPanel-empty">No flows registered in this project.</div>
         ))}
@@ -128,6 +198,29 @@ function FlowsPanelView(props: {
   const [tree, setTree] = React.useState<ProjectNode[] | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [trigger, setTrigger] = React.useState(0);
+  const choices = React.useRef<Choices>(new Map());
+  const controls: FlowControls = {
+    pickVersion: (node, versionId) => {
+      choices.current.set(node.group.latest.version_group_id, { versionId, older: null });
+      setTrigger(t => t + 1);
+    },
+    loadOlder: async node => {
+      const groupId = node.group.latest.version_group_id;
+      const older = choices.current.get(groupId)?.older ?? null;
+      try {
+        const loaded = await loadOlderRuns(
+          (offset, limit) => props.client.listFlowRuns({ flow_id: node.flow.id, offset, limit }),
+          node.runs,
+          older,
+          RUNS_PER_PAGE
+        );
+        choices.current.set(groupId, { versionId: node.flow.id, older: loaded });
+        setTrigger(t => t + 1);
+      } catch (e) {
+        setError((e as Error).message);
+      }
+    }
+  };
 
   React.useEffect(() => {
     const onRefresh = () => setTrigger(t => t + 1);
@@ -143,10 +236,10 @@ function FlowsPanelView(props: {
         return false; // a collapsed sidebar asks nothing; showing it again reloads at once
       }
       try {
-        const loaded = await loadTree(props.client);
+        const loaded = await loadTree(props.client, choices.current);
         setTree(loaded);
         setError(null);
-        return loaded.some(node => node.flows.some(f => f.runs.some(run => isActive(run.state))));
+        return loaded.some(node => node.flows.some(f => f.runs.runs.some(run => isActive(run.state))));
       } catch (e) {
         setError((e as Error).message);
         return false;
@@ -177,7 +270,9 @@ function FlowsPanelView(props: {
           No projects yet. Register a flow with <code>flow.register(project_name=...)</code> or run a notebook as a flow.
         </div>
       )}
-      {tree?.map(node => <ProjectItem key={node.project.id} node={node} actions={props.actions} />)}
+      {tree?.map(node => (
+        <ProjectItem key={node.project.id} node={node} actions={props.actions} controls={controls} />
+      ))}
     </div>
   );
 }

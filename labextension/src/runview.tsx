@@ -2,7 +2,8 @@
  * A flow run in the main area: its state, parameters and output notebook,
  * a timeline of its task runs on one time axis, the task-run table and the
  * log. While the run is live the view polls every second, fetching only the
- * log lines after the last one it has (`?after=`).
+ * log lines after the last one it has (`?after=`), page after page until the
+ * server says there are no more; it keeps the newest `MAX_LOG_LINES` lines.
  */
 
 import { ReactWidget } from '@jupyterlab/ui-components';
@@ -11,6 +12,7 @@ import * as React from 'react';
 import { StateBadge } from './badge';
 import { FlowsApiError, FlowsClient } from './client';
 import { elapsed, formatClock, formatDuration, formatTimestamp } from './format';
+import { keepNewest, KeptLines, MAX_LOG_LINES, readNewLogLines } from './paging';
 import { usePolling } from './polling';
 import { isActive, stateColour } from './states';
 import { layoutTimeline, orderTaskRuns } from './timeline';
@@ -110,14 +112,14 @@ function TaskRunTable(props: { taskRuns: TaskRun[]; now: number }): JSX.Element 
   );
 }
 
-function LogView(props: { lines: LogLine[] }): JSX.Element {
+function LogView(props: { lines: LogLine[]; dropped: number }): JSX.Element {
   const ref = React.useRef<HTMLDivElement>(null);
   const following = React.useRef(true);
   React.useLayoutEffect(() => {
     if (ref.current && following.current) {
       ref.current.scrollTop = ref.current.scrollHeight;
     }
-  }, [props.lines.length]);
+  }, [props.lines]); // a new array on each new batch, also once the line count stays at its cap
   const onScroll = () => {
     const node = ref.current;
     if (node) {
@@ -126,6 +128,11 @@ function LogView(props: { lines: LogLine[] }): JSX.Element {
   };
   return (
     <div className="jp-FlowsRunView-log" data-testid="run-log" ref={ref} onScroll={onScroll}>
+      {props.dropped > 0 && (
+        <div className="jp-FlowsRunView-note" data-testid="log-lines-dropped">
+          {props.dropped} earlier line(s) not shown: the view keeps the newest {MAX_LOG_LINES}.
+        </div>
+      )}
       {props.lines.length === 0 && <div className="jp-FlowsRunView-empty">No log lines yet.</div>}
       {props.lines.map(line => (
         <div key={line.id} className={`jp-FlowsLogLine jp-FlowsLogLine-${line.level}`} data-testid="log-line">
@@ -173,7 +180,7 @@ function OutputNotebook(props: { run: FlowRunDetail; actions: RunViewActions }):
 
 function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunViewActions }): JSX.Element {
   const [run, setRun] = React.useState<FlowRunDetail | null>(null);
-  const [lines, setLines] = React.useState<LogLine[]>([]);
+  const [log, setLog] = React.useState<KeptLines>({ lines: [], dropped: 0 });
   const [error, setError] = React.useState<string | null>(null);
   const [trigger, setTrigger] = React.useState(0);
   const lastLogId = React.useRef<number | null>(null);
@@ -183,15 +190,13 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
       try {
         const detail = await props.client.getFlowRun(props.runId);
         // Logs are read after the state, so a finished run's last lines are in this fetch.
-        const page = await props.client.getLogs(props.runId, lastLogId.current);
-        if (page.logs.length) {
-          lastLogId.current = page.last_id;
-          setLines(old => [...old, ...page.logs]);
-        }
+        const fresh = await readNewLogLines(after => props.client.getLogs(props.runId, after), lastLogId.current);
+        lastLogId.current = fresh.lastId;
+        setLog(kept => keepNewest(kept, fresh.lines));
         setRun(detail);
         props.actions.runLoaded(detail);
         setError(null);
-        return isActive(detail.state);
+        return isActive(detail.state) || fresh.more;
       } catch (e) {
         setError((e as Error).message);
         // A run that does not exist will not appear later; other failures (a restarting server) may pass.
@@ -260,7 +265,7 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
       <h3>Task runs</h3>
       <TaskRunTable taskRuns={run.task_runs} now={now} />
       <h3>Log</h3>
-      <LogView lines={lines} />
+      <LogView lines={log.lines} dropped={log.dropped} />
     </div>
   );
 }

@@ -84,4 +84,6 @@ export interface LogPage {
   logs: LogLine[];
   /** Pass back as `after` to get only newer lines. */
   last_id: number | null;
+  /** More lines follow this page already: ask again at once. */
+  has_more: boolean;
 }

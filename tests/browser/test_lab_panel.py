@@ -232,3 +232,54 @@ def test_run_notebook_as_flow_is_in_the_command_palette(page, lab):
     expect(page.get_by_test_id("notebook-flow-name")).to_have_value("palette")
     page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-reject").click()
     expect(page.locator(".jp-Dialog")).to_have_count(0)
+
+
+def register_greeter(greeting: str) -> str:
+    """A flow "greeter" in project "versions"; a new greeting makes a new version (older ones archived)."""
+    from jupyter_flows import Flow, Parameter
+    from jupyter_flows.backend import Client
+    from jupyter_flows.examples.hello_flow import say_hello
+    from jupyter_flows.run_configs import LocalRun
+
+    with Flow("greeter") as flow:
+        say_hello.map(Parameter("people", default=["Arthur"]))
+    flow.run_config = LocalRun(env={"GREETING": greeting})
+    Client().create_project("versions")
+    return flow.register(project_name="versions")
+
+
+def test_the_panel_pages_through_older_runs_and_picks_a_flow_version(page, lab, lab_home):
+    from jupyter_flows.backend import Backend
+
+    backend = Backend()
+    first = register_greeter("Hello")
+    first_runs = [backend.create_flow_run(first, run_name=f"greeter-v1-{i}")["id"] for i in range(7)]
+    second = register_greeter("Howdy")
+    second_run = backend.create_flow_run(second, run_name="greeter-v2-0")["id"]
+    open_lab(page, lab)
+    open_flows_panel(page)
+
+    flow = flow_item(page, "versions", "greeter")
+    runs = flow.get_by_test_id("flow-run-item")
+    picker = flow.get_by_test_id("flow-version-picker")
+    expect(picker).to_have_value(second)
+    expect(runs).to_have_count(1)
+    expect(runs.first).to_have_attribute("data-run-id", second_run)
+    expect(flow.get_by_test_id("older-runs")).to_have_count(0)
+
+    picker.select_option(label="v1 (archived)")
+    expect(flow).to_have_attribute("data-flow-id", first)
+    expect(runs).to_have_count(5)
+    expect(flow.get_by_test_id("run-flow-button")).to_be_disabled()
+    flow.get_by_test_id("older-runs").click()
+    expect(runs).to_have_count(7)
+    expect(flow.get_by_test_id("older-runs")).to_have_count(0)
+    assert [runs.nth(i).get_attribute("data-run-id") for i in range(7)] == first_runs[::-1]
+    page.screenshot(path=str(SCREENSHOTS / "panel-versions.png"))
+
+    picker.select_option(value=second)
+    flow.get_by_test_id("run-flow-button").click()
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    started = open_run_id(page)
+    assert backend.get_flow_run(started)["flow_id"] == second
+    expect(flow.locator(f'[data-run-id="{started}"]')).to_have_count(1)
