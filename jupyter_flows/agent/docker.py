@@ -85,6 +85,7 @@ class DockerAgent(LocalAgent):
     """
 
     run_config_types = ("DockerRun",)
+    agent_kind = "docker"
 
     def __init__(self, backend=None, labels: Iterable[str] | None = None, env: Mapping[str, str] | None = None,
                  base_url: str | None = None, network: str | None = None, volumes: Iterable[str] = (),

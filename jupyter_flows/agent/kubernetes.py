@@ -224,6 +224,7 @@ class KubernetesAgent(LocalAgent):
     """
 
     run_config_types = ("KubernetesRun",)
+    agent_kind = "kubernetes"
 
     def __init__(self, backend=None, namespace: str = "default", image: str | None = None, **options):
         super().__init__(backend=backend, hostname_label=False, **options)
