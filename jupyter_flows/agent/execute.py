@@ -166,6 +166,29 @@ def run_config_applied(run_config_dict: dict | None) -> Iterator[None]:
                 os.environ[name] = value
 
 
+class OutputPathReporter(RunListener):
+    """Records the run's output notebook path while it runs, and keeps it only if the notebook was written.
+
+    Set as the run starts, so that a reader can open the notebook as it
+    fills; taken back as it ends when no notebook was written (the run failed
+    before its kernel started), before the recorder writes the final state,
+    so that no finished run points at a file that does not exist.
+    """
+
+    def __init__(self, backend, path: str):
+        self.backend = backend
+        self.path = path
+        self.flow_run_id: str | None = None
+
+    def flow_run_started(self, flow, flow_run_id, parameters):
+        self.flow_run_id = flow_run_id
+        self.backend.set_flow_run_output_path(flow_run_id, self.path)
+
+    def flow_run_finished(self, state):
+        if not os.path.exists(self.path):
+            self.backend.set_flow_run_output_path(self.flow_run_id, None)
+
+
 def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = False) -> str:
     """Run the flow run ``flow_run_id`` here and return the name of its final state.
 
@@ -208,13 +231,11 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
                 return _fail(backend, flow_run_id, f"could not load flow {flow_record['name']!r} from its "
                                                    f"storage: {_describe(exc)}")
             output_path = storage.output_path(flow_run_id)
-            if output_path:
-                backend.set_flow_run_output_path(flow_run_id, output_path)
+            listeners = [OutputPathReporter(backend, output_path)] if output_path else []
             try:
                 executor = executor_from_dict(flow_record.get("executor"))
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
-                                 listeners=[recorder],
-                                 flow_run_id=flow_run_id)
+                                 listeners=[*listeners, recorder], flow_run_id=flow_run_id)
             except JupyterFlowsError as exc:
                 return _fail(backend, flow_run_id, _describe(exc))
     except KeyboardInterrupt:
