@@ -31,7 +31,7 @@ from .context import context
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
 from .signals import ENDRUN
-from .state import Cancelled, Failed, Mapped, Resume, Running, Scheduled, State, Success
+from .state import Cancelled, Failed, Mapped, Pending, Resume, Running, Scheduled, State, Success
 from .state_handlers import call_state_handlers
 from .task_runner import LIST, WHOLE, TaskRun, TaskRunSpec, run_task, value_run
 from .triggers import all_successful
@@ -187,6 +187,18 @@ class FlowRunner:
         self._refs[task] = _MappedRef(keys)
         for listener in self.listeners:
             listener.task_mapped(slug, task.name, n)
+        if task.state_handlers or task.on_failure is not None:
+            self._mapped_handlers(task, n)
+
+    def _mapped_handlers(self, task, n: int) -> None:
+        """A mapped task's own handlers hear Pending -> Mapped once its children are planned.
+
+        Its state is its children's: what a handler returns here is not used.
+        """
+        try:
+            call_state_handlers(task, Pending(), Mapped(f"Mapped {n} children"))
+        except ENDRUN as signal:
+            self._flow_log(logging.ERROR, f"Task {task.name!r}: {signal.state.message}")
 
     def _plan_unmappable(self, task, slug, per_edge) -> None:
         slots, args = [], []

@@ -110,12 +110,10 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
             return run
         skipped = skipped or state.is_skipped()
     if skipped and task.skip_on_upstream_skip:
-        run.state = Pending()
         _finish(run, task, Skipped("Upstream task was skipped"))
         return run
     refusal = _check_trigger(spec, upstream, upstream_states)
     if refusal is not None:
-        run.state = Pending()
         _finish(run, task, refusal)
         return run
     _run_attempts(spec, run, inputs)
@@ -132,7 +130,8 @@ def _check_trigger(spec: TaskRunSpec, upstream: tuple, states: list[State]) -> S
     upstream_states = {}
     for edge, (_, kind), arg in zip(spec.edges, spec.slots, upstream):
         if kind == LIST:
-            upstream_states[edge] = Mapped(result=[r.state.result for r in arg], map_states=[r.state for r in arg])
+            upstream_states[edge] = Mapped(result=[r.state.result for r in arg],
+                                           map_states=[r.state for r in arg])
         else:
             upstream_states[edge] = arg.state
     token = set_context(_task_context(spec))  # manual_only reads context.resume
@@ -144,8 +143,8 @@ def _check_trigger(spec: TaskRunSpec, upstream: tuple, states: list[State]) -> S
     except ENDRUN as signal:
         return signal.state
     except Exception as exc:  # a user trigger that breaks fails its task, not the run
-        return TriggerFailed(f"Unexpected error while checking task trigger {getattr(trigger, '__name__', trigger)!r}: "
-                             f"{exc!r}", result=exc)
+        name = getattr(trigger, "__name__", trigger)
+        return TriggerFailed(f"Unexpected error while checking task trigger {name!r}: {exc!r}", result=exc)
     finally:
         reset_context(token)
     return None
@@ -165,10 +164,10 @@ def _task_context(spec: TaskRunSpec) -> dict:
 
 
 def _finish(run: TaskRun, task, state: State) -> None:
-    """Move ``run`` to ``state`` through the task's state handlers (no-op when it has none)."""
+    """End a run that never started in ``state``, through the task's state handlers if it has any."""
     if task.state_handlers or task.on_failure is not None:
         try:
-            state = call_state_handlers(task, run.state, state)
+            state = call_state_handlers(task, Pending(), state)
         except ENDRUN as signal:
             state = signal.state
     run.state = state
@@ -179,7 +178,8 @@ def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
     entries = start_capture(spec.flow_context.get("log_stream"))
     context_values = _task_context(spec)
     notify = bool(task.state_handlers) or task.on_failure is not None
-    run.state = Pending()
+    if notify:
+        run.state = Pending()  # the first transition the handlers see is Pending -> Running
     run.start_time = time.time()
     try:
         while True:
@@ -187,21 +187,16 @@ def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
             context_values["task_run_count"] = run.attempts
             token = set_context(context_values)
             try:
-                state = _attempt(task, inputs, entries, spec, run) if notify else _call(task, inputs, entries, spec)
+                run.state = _attempt(task, inputs, entries, spec, run) if notify else _call(task, inputs, entries, spec)
+                delay = _again(task, spec, run, context_values, notify)
             except ENDRUN as signal:  # a state handler failed, or chose to end the run
-                run.state = signal.state
-                break
+                run.state, delay = signal.state, None
             finally:
                 reset_context(token)
-            run.state = state
-            if type(state) is Looped:
-                _next_loop(context_values, state, run)
-            elif type(state) is Retrying:  # a RETRY signal: again now, whatever max_retries says
-                continue
-            elif not state.is_failed() or isinstance(state, TriggerFailed) or run.attempts > task.max_retries:
+            if delay is None:
                 break
-            else:
-                _retry(task, spec, run, notify)
+            if delay:
+                time.sleep(delay)
     finally:
         stop_capture()
         run.end_time = time.time()
@@ -217,6 +212,19 @@ def _attempt(task, inputs: dict, entries: list, spec: TaskRunSpec, run: TaskRun)
     return call_state_handlers(task, running, _call(task, inputs, entries, spec))
 
 
+def _again(task, spec: TaskRunSpec, run: TaskRun, context_values: dict, notify: bool) -> float | None:
+    """After an attempt: None to stop, else the seconds to wait before the next one."""
+    state = run.state
+    if type(state) is Looped:
+        _next_loop(context_values, state, run)
+        return 0.0
+    if type(state) is Retrying:  # a RETRY signal: again now, whatever max_retries says
+        return 0.0
+    if not state.is_failed() or isinstance(state, TriggerFailed) or run.attempts > task.max_retries:
+        return None
+    return _retry(task, spec, run, notify)
+
+
 def _next_loop(context_values: dict, state: Looped, run: TaskRun) -> None:
     """Prepare the next iteration of a task that raised LOOP (an iteration is not a retry)."""
     context_values["task_loop_count"] = context_values.get("task_loop_count", 1) + 1
@@ -227,8 +235,8 @@ def _next_loop(context_values: dict, state: Looped, run: TaskRun) -> None:
     run.history.append(("Looped", time.time(), state.message))
 
 
-def _retry(task, spec: TaskRunSpec, run: TaskRun, notify: bool) -> None:
-    """Log the failed attempt, enter Retrying and wait ``retry_delay``."""
+def _retry(task, spec: TaskRunSpec, run: TaskRun, notify: bool) -> float:
+    """Log the failed attempt and enter Retrying; returns ``retry_delay`` in seconds."""
     failed = run.state
     delay = task.retry_delay
     delay = delay.total_seconds() if isinstance(delay, datetime.timedelta) else float(delay or 0)
@@ -240,8 +248,7 @@ def _retry(task, spec: TaskRunSpec, run: TaskRun, notify: bool) -> None:
     run.history.append(("Retrying", time.time(), message))
     if notify:
         run.state = call_state_handlers(task, failed, Retrying(message))
-    if delay:
-        time.sleep(delay)
+    return delay
 
 
 def _call(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
