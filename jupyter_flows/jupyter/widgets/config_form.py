@@ -16,7 +16,7 @@ import ipywidgets as widgets
 
 from ...backend import Backend, Client
 from ...exceptions import ConfigurationError, JupyterFlowsError
-from ...run_configs import LocalRun, RunConfig, UniversalRun
+from ...run_configs import DockerRun, KubernetesRun, LocalRun, RunConfig, UniversalRun
 from ..run_here import run_here
 from .env_editor import EnvEditor
 from .executor_picker import ExecutorPicker
@@ -24,7 +24,11 @@ from .follower import follow
 from .parameter_inputs import ParameterInputs
 from .run_view import RunView
 
-RUN_CONFIG_KINDS = {"UniversalRun": UniversalRun, "LocalRun": LocalRun}
+RUN_CONFIG_KINDS = {"UniversalRun": UniversalRun, "LocalRun": LocalRun, "DockerRun": DockerRun,
+                    "KubernetesRun": KubernetesRun}
+#: The KubernetesRun resources the form edits, with their labels.
+_RESOURCES = (("cpu_request", "CPU request", "e.g. 500m"), ("cpu_limit", "CPU limit", "e.g. 2"),
+              ("memory_request", "Memory request", "e.g. 512Mi"), ("memory_limit", "Memory limit", "e.g. 1Gi"))
 _STYLE = {"description_width": "8em"}
 
 
@@ -57,6 +61,11 @@ class ConfigForm(widgets.VBox):
                                                 style=_STYLE)
         self.working_dir = widgets.Text(value=getattr(run_config, "working_dir", None) or "",
                                         description="Working dir", placeholder="(the agent's)", style=_STYLE)
+        self.image = widgets.Text(value=getattr(run_config, "image", None) or "", description="Image",
+                                  placeholder="(the Docker storage's, or the agent's)", style=_STYLE)
+        self.resources = {name: widgets.Text(value=getattr(run_config, name, None) or "", description=label,
+                                             placeholder=hint, style=_STYLE) for name, label, hint in _RESOURCES}
+        self.resources_box = widgets.VBox(list(self.resources.values()))
         self.env_editor = EnvEditor(dict(run_config.env) if run_config is not None else {})
         self.labels = widgets.TagsInput(value=list(run_config.labels) if run_config is not None else [],
                                         allow_duplicates=False)
@@ -80,7 +89,8 @@ class ConfigForm(widgets.VBox):
         super().__init__([
             widgets.HTML(f"<h4 style='margin:2px 0'>Configure flow <code>{html.escape(flow.name)}</code></h4>"),
             _section("Executor: how tasks run", self.executor_picker),
-            _section("Run config: where an agent runs it", self.run_config_kind, self.working_dir, self.env_editor,
+            _section("Run config: where an agent runs it", self.run_config_kind, self.working_dir, self.image,
+                     self.resources_box, self.env_editor,
                      widgets.HTML("<b>Labels</b> <small>(an agent needs all of them)</small>"), self.labels,
                      self.run_config_error),
             _section("Parameters of the next run", self.parameter_inputs),
@@ -96,7 +106,7 @@ class ConfigForm(widgets.VBox):
             widget.add_class(f"jupyter-flows-{name}")
         self.executor_picker.on_change(self._apply_executor)
         self.env_editor.on_change(self._apply_run_config)
-        for control in (self.run_config_kind, self.working_dir, self.labels):
+        for control in (self.run_config_kind, self.working_dir, self.image, self.labels, *self.resources.values()):
             control.observe(lambda change: self._apply_run_config(), "value")
         self.run_config_kind.observe(lambda change: self._show_working_dir(), "value")
         self.parameter_inputs.on_change(self._check_parameters)
@@ -109,13 +119,20 @@ class ConfigForm(widgets.VBox):
 
     def run_config(self) -> RunConfig:
         """The run config the form describes; raises :class:`ConfigurationError` (also shown) if it can't."""
+        kind = self.run_config_kind.value
         try:
-            env = self.env_editor.env()
-            if self.run_config_kind.value == "LocalRun":
-                config = LocalRun(env=env, labels=list(self.labels.value),
-                                  working_dir=self.working_dir.value.strip() or None)
-            else:
-                config = UniversalRun(env=env, labels=list(self.labels.value))
+            options = {"env": self.env_editor.env(), "labels": list(self.labels.value)}
+            if kind == "LocalRun":
+                options["working_dir"] = self.working_dir.value.strip() or None
+            if kind in ("DockerRun", "KubernetesRun"):
+                options["image"] = self.image.value.strip() or None
+            if kind == "KubernetesRun":
+                options.update({name: text.value.strip() or None for name, text in self.resources.items()})
+            # What the form does not show (ports, host_config, a job template) stays as the flow had it.
+            current = self.flow.run_config
+            kept = {key: value for key, value in current.to_dict().items() if key != "type" and key not in options} \
+                if type(current).__name__ == kind else {}
+            config = RUN_CONFIG_KINDS[kind](**kept, **options)
         except ConfigurationError as exc:
             self.run_config_error.value = f'<span style="color:#dc3545">{html.escape(str(exc), quote=False)}</span>'
             raise
@@ -151,7 +168,11 @@ class ConfigForm(widgets.VBox):
             pass  # each bad input shows its own message
 
     def _show_working_dir(self) -> None:
-        self.working_dir.layout.display = None if self.run_config_kind.value == "LocalRun" else "none"
+        """Show the fields of the chosen run config kind only."""
+        kind = self.run_config_kind.value
+        self.working_dir.layout.display = None if kind == "LocalRun" else "none"
+        self.image.layout.display = None if kind in ("DockerRun", "KubernetesRun") else "none"
+        self.resources_box.layout.display = None if kind == "KubernetesRun" else "none"
 
     # -- the backend ------------------------------------------------------------------------------
 
