@@ -235,7 +235,8 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
             try:
                 executor = executor_from_dict(flow_record.get("executor"))
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
-                                 listeners=[*listeners, recorder], flow_run_id=flow_run_id)
+                                 listeners=[*listeners, recorder], flow_run_id=flow_run_id,
+                                 context={"flow_run_name": run.get("name") or flow_run_id})
             except JupyterFlowsError as exc:
                 return _fail(backend, flow_run_id, _describe(exc))
     except KeyboardInterrupt:

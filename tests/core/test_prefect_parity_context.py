@@ -110,3 +110,21 @@ def test_a_task_can_set_context_values_for_itself():
         result = sets()
     assert flow.run().result[result].result == 1
     assert "mine" not in context
+
+
+@task
+def write_run_name(path):
+    with open(path, "w") as f:
+        f.write(jupyter_flows.context.flow_run_name)
+
+
+def test_a_run_executed_from_the_backend_sees_its_run_name(backend, tmp_path):
+    from jupyter_flows.agent.execute import execute_flow_run
+
+    target = tmp_path / "name.txt"
+    with Flow("named run") as flow:
+        write_run_name(str(target))
+    backend.create_project("parity")
+    run = backend.create_flow_run(flow_id=flow.register(project_name="parity"), run_name="a-good-name")
+    assert execute_flow_run(run["id"], backend=backend) == "Success"
+    assert target.read_text() == "a-good-name"
