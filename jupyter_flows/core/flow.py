@@ -161,9 +161,10 @@ class Flow:
         self.add_task(upstream_task)
         self.add_task(downstream_task)
         self.edges.add(edge)
-        if self._index is not None and edge not in self._index[0][downstream_task]:
-            self._index[0][downstream_task].add(edge)
-            self._index[1][upstream_task].add(edge)
+        index = self._index
+        if index is not None and edge not in index[0].setdefault(downstream_task, set()):
+            index[0][downstream_task].add(edge)
+            index[1].setdefault(upstream_task, set()).add(edge)
             self._indexed_edges += 1
         self._invalidate()
         return edge
@@ -215,7 +216,7 @@ class Flow:
             theirs = {p.name: p for p in flow.parameters()}
             for mine in [p for p in self.parameters() if p.name in theirs]:
                 self.replace(mine, theirs[mine.name])
-        for task in flow.sorted_tasks():
+        for task in sorted(flow.tasks, key=lambda t: t._id):  # creation order: repeatable slugs
             self.add_task(task)
         for edge in flow.edges:
             if edge not in self.edges:
@@ -422,7 +423,8 @@ class Flow:
 
         A flow with a ``schedule`` runs at each of its times until interrupted
         (``max_scheduled_runs`` stops it sooner); ``run_on_schedule=False`` runs
-        it once, now. See :mod:`jupyter_flows.schedules.runner`.
+        it once, now, and so does a run given a ``flow_run_id`` (one run of a
+        registered flow, as an agent starts it). See :mod:`jupyter_flows.schedules.runner`.
 
         ``context`` adds values to :data:`jupyter_flows.context` for every task
         of the run. ``task_states`` (``{task: state}``) starts tasks in given
@@ -440,7 +442,7 @@ class Flow:
             runner = FlowRunner(self, executor=executor or self.executor, listeners=listeners)
             return runner.run(parameters=run_values, flow_run_id=run_id, context=context, task_states=task_states)
 
-        if run_on_schedule and self.schedule is not None:
+        if run_on_schedule and self.schedule is not None and flow_run_id is None:
             from ..schedules.runner import run_on_schedule as loop
 
             # each scheduled run gets its own id

@@ -135,10 +135,10 @@ class Task:
         return new
 
     def __call__(self, *args: Any, upstream_tasks: Iterable["Task"] | None = None,
-                 flow=None, task_args: dict | None = None, **kwargs: Any) -> "Task":
-        """Add a copy of this task to the active flow, bound to these arguments."""
+                 flow=None, task_args: dict | None = None, mapped: bool = False, **kwargs: Any) -> "Task":
+        """Add a copy of this task to the active flow, bound to these arguments (``mapped=True`` maps them)."""
         new = self.copy(**(task_args or {}))
-        new.bind(*args, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+        new.bind(*args, upstream_tasks=upstream_tasks, flow=flow, mapped=mapped, **kwargs)
         return new
 
     def map(self, *args: Any, upstream_tasks: Iterable["Task"] | None = None,
@@ -183,9 +183,7 @@ class Task:
             kind = signature.parameters[name].kind
             if kind is inspect.Parameter.VAR_KEYWORD:
                 callargs.update(value)
-            elif kind is inspect.Parameter.VAR_POSITIONAL:
-                raise TypeError(f"task {self.name!r}: *args in run() are not supported; name the arguments")
-            else:
+            else:  # no *args: refused when the task was defined
                 callargs[name] = value
         return callargs
 

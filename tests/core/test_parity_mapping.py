@@ -49,6 +49,12 @@ def test_mapped_annotation_maps_an_argument_in_a_plain_call():
     assert flow.run().result[sums].result == [6, 7, 8]
 
 
+def test_calling_with_mapped_true_maps_like_map():
+    with Flow("mapped=True") as flow:
+        sums = add(numbers(), unmapped(10), mapped=True)
+    assert flow.run().result[sums].result == [11, 12, 13]
+
+
 def test_mapping_over_iterables_of_unequal_length_zips_to_the_shortest():
     with Flow("zip") as flow:
         sums = add.map(numbers(), [10, 20])
