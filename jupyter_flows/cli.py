@@ -22,8 +22,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-from . import cli_commands, cli_json, config
-from .exceptions import ConfigurationError, FlowArchivedError, JupyterFlowsError, ParameterError, StorageError
+from . import cli_commands, cli_json, cli_schedules, config
+from .exceptions import (
+    ConfigurationError, FlowArchivedError, JupyterFlowsError, ParameterError, ScheduleError, StorageError,
+)
 from .params import parse_env, parse_params
 from .run_configs.base import validate_labels
 from .terminal import EscapingFormatter, cell, escaped_log_output, print_table, safe
@@ -51,7 +53,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ParameterError, ConfigurationError, FlowArchivedError) as exc:
+        except (ParameterError, ConfigurationError, FlowArchivedError, ScheduleError) as exc:
             raise InputError(safe(exc)) from None
         except JupyterFlowsError as exc:
             raise click.ClickException(safe(exc)) from None
@@ -232,19 +234,31 @@ def collect_parameters(params: Iterable[str], param_file: str | None) -> dict:
 @click.option("--run-name", default=None, help="Name of the flow run.")
 @click.option("--watch", "-w", is_flag=True, help="Follow states and logs until the run ends.")
 @click.option("--execute", "-e", "execute_here", is_flag=True, help="Run it in this process, without an agent.")
+@click.option("--start-at", default=None, metavar="DATETIME",
+              help="When an agent may start it: ISO 8601, e.g. 2026-12-01T06:00 (UTC unless it has an offset).")
+@click.option("--in", "start_in", default=None, metavar="DURATION", help="Start it after a while: 90s, 10m, 2h, 1d.")
 def run(flow_name: str, project: str | None, version: int | None, params: tuple[str, ...],
         param_file: str | None, labels: tuple[str, ...], run_name: str | None, watch: bool,
-        execute_here: bool) -> None:
+        execute_here: bool, start_at: str | None, start_in: str | None) -> None:
     """Create a flow run of a registered flow; optionally watch or execute it."""
+    from .schedules.parse import start_time
+
     parameters = collect_parameters(params, param_file)
     checked_labels = validate_labels(labels)
+    scheduled_start, note = start_time(start_at, start_in)
+    if note:
+        click.echo(f"Note: {note}.", err=True)
+    if scheduled_start is not None and execute_here:
+        raise InputError("--execute runs the flow now; leave out --start-at/--in, or let an agent run it later")
     backend = _backend()
     flow = backend.get_flow_by_name(flow_name, project_name=project, version=version)
     # A run executed here is created already Submitted, so that no agent claims it meanwhile.
     flow_run = backend.create_flow_run(flow_id=flow["id"], parameters=parameters, labels=checked_labels or None,
-                                       run_name=run_name, state="Submitted" if execute_here else "Scheduled")
+                                       run_name=run_name, state="Submitted" if execute_here else "Scheduled",
+                                       scheduled_start_time=scheduled_start)
+    when = f", to start at {_time(scheduled_start)}" if scheduled_start is not None else ""
     click.echo(f"Created flow run {flow_run['name']!r} (id {flow_run['id']}) of flow {flow['name']!r} "
-               f"version {flow['version']}.")
+               f"version {flow['version']}{when}.")
     if execute_here:
         from .agent.execute import execute_flow_run
         from .engine.logging import RUN_LOGGER_NAME
@@ -371,8 +385,10 @@ def agent_local() -> None:
 @click.option("--no-hostname-label", is_flag=True, help="Do not add this host's name to the agent's labels.")
 @click.option("--import-path", "-p", "import_paths", multiple=True, type=click.Path(file_okay=False),
               help="A directory put on the runs' PYTHONPATH (repeatable).")
+@click.option("--no-scheduler", is_flag=True,
+              help="Do not run the scheduler service in this agent (another agent or `scheduler start` does).")
 def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency: int | None,
-                      no_hostname_label: bool, import_paths: tuple[str, ...]) -> None:
+                      no_hostname_label: bool, import_paths: tuple[str, ...], no_scheduler: bool) -> None:
     """Start a local agent; Ctrl-C stops it and the runs it started."""
     from .agent.local import LocalAgent
 
@@ -389,7 +405,7 @@ def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency
     agent_logger.setLevel(config.log_level())
     try:
         LocalAgent(labels=labels, env=agent_env, concurrency=concurrency, hostname_label=not no_hostname_label,
-                   import_paths=import_paths).start()
+                   import_paths=import_paths, scheduler=not no_scheduler).start()
     finally:
         agent_logger.removeHandler(handler)
 
@@ -430,12 +446,16 @@ def get_projects(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def get_flows(project: str | None, all_versions: bool, as_json: bool) -> None:
     """List registered flows (latest versions by default)."""
-    flows = _backend().list_flows(project_name=project, include_archived=all_versions)
+    backend = _backend()
+    flows = backend.list_flows(project_name=project, include_archived=all_versions)
+    schedules = backend.get_schedules({f["version_group_id"] for f in flows})
     if as_json:
-        cli_json.echo_records(flows)
+        cli_json.echo_records({**f, "schedule": schedules.get(f["version_group_id"])} for f in flows)
         return
-    print_table("Flows", ("Name", "Version", "Project", "Labels", "Created", "Id"),
+    print_table("Flows", ("Name", "Version", "Project", "Labels", "Schedule", "Next run", "Created", "Id"),
                  ((f["name"], f["version"], f.get("project_name"), ", ".join(f.get("labels") or ()),
+                   cli_schedules.describe_schedule_info(schedules.get(f["version_group_id"])),
+                   _time((schedules.get(f["version_group_id"]) or {}).get("next_run")),
                    _time(f.get("created")), f["id"]) for f in flows))
 
 
@@ -460,6 +480,8 @@ get.add_command(cli_commands.get_logs)
 get.add_command(cli_commands.get_task_runs)
 cli.add_command(cli_commands.delete)
 cli.add_command(cli_commands.archive)
+cli.add_command(cli_schedules.schedule)
+cli.add_command(cli_schedules.scheduler)
 
 
 # -- cancel --------------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ class LocalAgent:
     def __init__(self, backend=None, labels: Iterable[str] | None = None, env: Mapping[str, str] | None = None,
                  concurrency: int | None = None, hostname_label: bool = True,
                  import_paths: Iterable[str] = (), agent_id: str | None = None,
-                 poll_interval: float | None = None, heartbeat_interval: float | None = None):
+                 poll_interval: float | None = None, heartbeat_interval: float | None = None,
+                 scheduler: bool = True):
         from ..backend import Backend
         from ..exceptions import ConfigurationError
 
@@ -101,12 +102,15 @@ class LocalAgent:
         self._beat_interval = min(1.0, self.heartbeat_interval / 2)
         #: What started this agent (e.g. a Jupyter server), recorded with it; ``None``: a user did.
         self.managed_by: str | None = None
+        # the scheduler service in a thread (see agent/scheduler.py); scheduler=False leaves it to others
+        self.scheduler = scheduler
 
     # -- running -------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Poll until stopped; on the main thread, Ctrl-C and SIGTERM stop the agent cleanly."""
         restore = self._handle_signals()
+        scheduler = self._start_scheduler()
         log.info("agent %s started with labels %s; polling %s every %ss", self.agent_id,
                  self.labels, self.backend.url, self.poll_interval)
         try:
@@ -121,10 +125,19 @@ class LocalAgent:
                     log.warning("agent %s could not poll the backend: %s", self.agent_id, exc)
                 self._stop.wait(self.poll_interval)
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             self.shutdown(self._stop_reason)
             self._record_stopped()
             restore()
         log.info("agent %s stopped", self.agent_id)
+
+    def _start_scheduler(self):
+        if not self.scheduler:
+            return None
+        from .scheduler import Scheduler
+
+        return Scheduler(self.backend).start_in_thread()
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the loop to end (from another thread or a signal handler)."""
@@ -144,24 +157,31 @@ class LocalAgent:
             run = self.backend.claim_flow_run(self.agent_id, self.labels, self.run_config_types)
             if run is None:
                 break
-            self._launch(run)
+            if not self._launch(run):
+                break  # the next turn claims again: a machine in trouble does not spin on claims
             self._beat()  # a long turn of claims must not let the runs claimed first look lost
 
     # -- launching -----------------------------------------------------------------------------
 
-    def _launch(self, run: dict) -> None:
+    def _launch(self, run: dict) -> bool:
+        """Start the run's process; ``False`` when this machine could not and released the run."""
         run_id = run["id"]
         try:
             # A run without its own run config uses its flow's.
             run_config = run_config_from_dict(run.get("run_config")
                                               or self.backend.get_flow(run["flow_id"]).get("run_config"))
             process, log_path = self._start_run(run, run_config)
-        except (JupyterFlowsError, OSError) as exc:
+        except JupyterFlowsError as exc:  # the run's own configuration: no agent could start it
             message = f"agent {self.agent_id} could not start the flow run: {exc}"
             log.error("flow run %s (%s): %s", run.get("name"), run_id, message)
             self.backend.set_flow_run_state(run_id, "Failed", message)
-            return
+            return True
+        except OSError as exc:  # this machine's trouble (no process, no disk space): another try may work
+            log.error("flow run %s (%s): could not start its process (%s); releasing it", run.get("name"), run_id, exc)
+            self.backend.release_flow_run(run_id, self.agent_id, f"could not start its process: {exc}")
+            return False
         self.children[run_id] = _Child(run_id, run.get("name") or run_id, process, log_path)
+        return True
 
     def _start_run(self, run: dict, run_config) -> tuple:
         """Start the process of one run; returns it (``poll()``, ``wait()``) and the file of its output."""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from .. import config
 from . import agents, projects, runs, schema, task_runs
+from . import schedules as schedules_sql
 from .connection import display_url, migrate, open_engine, transaction
 from .runs import FINISHED_STATES, FLOW_RUN_STATES
 from .task_runs import LOG_COLUMNS, TASK_RUN_COLUMNS
@@ -44,6 +45,7 @@ class Backend:
         self._engine: Engine | None = None
         self._opening = threading.Lock()  # server handlers and the recorder's writer share a Backend
         self._bulk_sql: dict = {}  # the bulk inserts, compiled once for this backend's dialect
+        self._schedules: dict = {}  # parsed schedules by (group, updated): a scheduler pass parses only changes
 
     def __repr__(self) -> str:
         return f"Backend({display_url(self.url)!r})"
@@ -101,7 +103,8 @@ class Backend:
     def register_flow(self, project_name: str, name: str, *, storage: dict | None, run_config: dict | None,
                       executor: dict | None, parameters: list | None, graph: dict | None,
                       labels: Iterable[str] | None, content_hash: str,
-                      idempotency_key: str | None = None, location: str | None = None) -> dict:
+                      idempotency_key: str | None = None, location: str | None = None,
+                      schedule: dict | None = None, missed_runs: str | None = None) -> dict:
         """Record a version of flow ``name`` in ``project_name``.
 
         The latest version is kept (and returned) when ``idempotency_key``
@@ -109,13 +112,21 @@ class Backend:
         hash. Otherwise a new version is added and the older versions of the
         group are archived. Returns ``{"id", "version", "version_group_id",
         "created", "new_version"}``.
+
+        ``schedule`` (a ``Schedule.to_dict()``) becomes the flow's schedule; a new
+        version without one removes the old version's schedule, the same
+        version registered again keeps it. ``missed_runs`` is the schedule's
+        missed-run policy (``"latest"``, the default, or ``"all"``).
         """
         name = projects.check_name(name, "flow")
         with self._write(f"register flow {name!r}") as conn:
-            return projects.register_flow(
+            registered = projects.register_flow(
                 conn, project_name, name, storage=storage, run_config=run_config, executor=executor,
                 parameters=parameters, graph=graph, labels=labels, content_hash=content_hash,
                 idempotency_key=idempotency_key, location=location)
+            if schedule is not None or registered["new_version"]:
+                schedules_sql.set_schedule(conn, registered["id"], schedule, missed_runs)
+            return registered
 
     def list_flows(self, project_name: str | None = None, include_archived: bool = False) -> list[dict]:
         with self._read("list flows") as conn:
@@ -139,14 +150,17 @@ class Backend:
         Returns how many versions this archived (0 when they already were).
         """
         with self._write(f"archive flow {flow_id!r}") as conn:
-            return projects.archive_flow(conn, flow_id, all_versions)
+            archived = projects.archive_flow(conn, flow_id, all_versions)
+            schedules_sql.stop_archived(conn, flow_id)
+            return archived
 
     # -- flow runs ------------------------------------------------------------------------------
 
     def create_flow_run(self, flow_id: str | None = None, version_group_id: str | None = None,
                         parameters: dict | None = None, run_config: Any = None,
                         labels: Iterable[str] | None = None, run_name: str | None = None,
-                        *, flow_run_id: str | None = None, state: str = "Scheduled") -> dict:
+                        *, flow_run_id: str | None = None, state: str = "Scheduled",
+                        scheduled_start_time: float | None = None) -> dict:
         """Schedule a run of a flow (by ``flow_id``, or the latest version of ``version_group_id``).
 
         ``parameters`` are checked against the flow's: a name it does not
@@ -156,6 +170,8 @@ class Backend:
         this run; ``labels`` default to the flow's labels (or to the override's
         labels plus the storage's). ``flow_run_id`` and ``state`` are for a run
         that is already executing in-process (see ``BackendRecorder``).
+        ``scheduled_start_time`` (seconds since the epoch; default now) is when
+        an agent may claim it.
         """
         from ..run_configs import run_config_from_dict
 
@@ -166,7 +182,7 @@ class Backend:
             run_config_from_dict(run_config)  # a bad override fails here, naming what is wrong
         with self._write("create a flow run") as conn:
             return runs.create_flow_run(conn, flow_id, version_group_id, parameters, run_config, labels,
-                                        run_name, flow_run_id, state)
+                                        run_name, flow_run_id, state, scheduled_start_time)
 
     def claim_flow_run(self, agent_id: str, agent_labels: Iterable[str] | None = None,
                        run_config_types: Iterable[str] | None = None) -> dict | None:
@@ -181,6 +197,17 @@ class Backend:
         """
         with self._write("claim a flow run") as conn:
             return runs.claim_flow_run(conn, agent_id, set(agent_labels or ()), run_config_types)
+
+    def release_flow_run(self, run_id: str, agent_id: str, reason: str) -> bool:
+        """Put a run that ``agent_id`` claimed but could not start back to Scheduled, for any agent.
+
+        A claim lasts while its agent beats: an agent that cannot start the
+        run's process (no process could be forked, the disk is full) releases
+        it instead of failing a run that never began. Only the claiming agent
+        releases, and only a run still Submitted; returns whether it did.
+        """
+        with self._write(f"release flow run {run_id!r}") as conn:
+            return runs.release_claim(conn, run_id, agent_id, reason)
 
     def set_flow_run_state(self, run_id: str, state_type: str, message: str | None = None) -> dict:
         """Move a run to ``state_type`` and record it in the run's history; returns the run.
@@ -328,3 +355,47 @@ class Backend:
         with self._read(f"read logs of flow run {run_id!r}") as conn:
             runs.require_run(conn, run_id)
             return task_runs.get_logs(conn, run_id, after, limit)
+
+    # -- schedules ------------------------------------------------------------------------------
+
+    def set_schedule(self, flow_id: str, schedule: dict | None, missed_runs: str | None = None) -> dict | None:
+        """Give flow version ``flow_id`` a schedule (a ``Schedule.to_dict()``; None removes it).
+
+        Returns the schedule as :meth:`get_schedule` does. An archived version
+        is refused (:class:`~jupyter_flows.exceptions.FlowArchivedError`); a
+        clock setting a parameter the flow does not declare is a
+        :class:`~jupyter_flows.exceptions.ScheduleError`.
+        """
+        with self._write(f"set the schedule of flow {flow_id!r}") as conn:
+            return schedules_sql.set_schedule(conn, flow_id, schedule, missed_runs)
+
+    def get_schedule(self, flow_id: str) -> dict | None:
+        """``{"schedule", "description", "paused", "missed_runs", "flow_id", "next_run"}`` or None."""
+        with self._read(f"read the schedule of flow {flow_id!r}") as conn:
+            group = projects.flow_row(conn, flow_id)["version_group_id"]
+            return schedules_sql.schedule_info(conn, group)
+
+    def get_schedules(self, version_group_ids: Iterable[str]) -> dict[str, dict]:
+        """The schedules of several flows at once: ``{version_group_id: schedule}`` for those that have one."""
+        with self._read("read schedules") as conn:
+            return schedules_sql.schedules_by_group(conn, version_group_ids)
+
+    def pause_schedule(self, flow_id: str) -> dict:
+        """Stop a flow's schedule creating runs, and remove the runs it created that have not started."""
+        with self._write(f"pause the schedule of flow {flow_id!r}") as conn:
+            return schedules_sql.set_paused(conn, flow_id, True)
+
+    def resume_schedule(self, flow_id: str) -> dict:
+        """Let a paused schedule create runs again, from now on (times passed while paused are not run)."""
+        with self._write(f"resume the schedule of flow {flow_id!r}") as conn:
+            return schedules_sql.set_paused(conn, flow_id, False)
+
+    def create_scheduled_runs(self, horizon_s: float = 3600.0, min_runs: int = 10) -> int:
+        """One scheduler pass: create the runs of every active schedule ahead of time; returns how many.
+
+        Each schedule gets its runs up to ``horizon_s`` seconds ahead, or its
+        next ``min_runs`` runs, whichever reaches further. Safe to call from
+        any number of processes at once: see :mod:`jupyter_flows.backend.schedules`.
+        """
+        with self._write("create scheduled flow runs") as conn:
+            return schedules_sql.create_scheduled_runs(conn, self._schedules, horizon_s, min_runs)

@@ -36,6 +36,9 @@ def register(flow, project_name: str | None = None, labels: Iterable[str] | None
 
     backend = backend or Backend()
     flow.validate()
+    schedule = getattr(flow, "schedule", None)
+    if schedule is not None:  # a clock naming a parameter the flow lacks fails before anything is stored
+        schedule.check_parameters(flow.name, (p.name for p in flow.parameters()))
     backend.get_project(project_name)  # an unknown project fails here, before anything is stored
     extra_labels = validate_labels(labels)
     if flow.storage is None:
@@ -73,5 +76,6 @@ def register(flow, project_name: str | None = None, labels: Iterable[str] | None
         content_hash=serialize.registration_hash(code_hash, storage=storage_dict, run_config=run_config_dict,
                                                  executor=executor_dict, labels=all_labels),
         idempotency_key=idempotency_key,
+        schedule=schedule.to_dict() if schedule is not None else None,
     )
     return registered["id"]

@@ -35,7 +35,7 @@ def check_state(state: str) -> None:
 
 def create_flow_run(conn: Connection, flow_id: str | None, version_group_id: str | None, parameters: dict | None,
                     run_config: dict | None, labels: Iterable[str] | None, run_name: str | None,
-                    flow_run_id: str | None, state: str) -> dict:
+                    flow_run_id: str | None, state: str, scheduled_start_time: float | None = None) -> dict:
     flow = _run_target(conn, flow_id, version_group_id)
     # A run already executing in-process (Running) was given its values by the engine: record them as they are.
     checked = _check_run_parameters(flow, parameters or {}, typed=state != "Running")
@@ -60,6 +60,9 @@ def create_flow_run(conn: Connection, flow_id: str | None, version_group_id: str
         "created": now,
         "start_time": now if state == "Running" else None,
         "heartbeat": now if state == "Running" else None,
+        # "now" by the database's clock, the one the claim compares with
+        "scheduled_start_time": scheduled_start_time if scheduled_start_time is not None else db_now(),
+        "version_group_id": flow["version_group_id"],
     }
     conn.execute(insert(flow_runs).values(**row))
     conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state=state, message=None, timestamp=now))
@@ -78,7 +81,8 @@ def claim_flow_run(conn: Connection, agent_id: str, offered: set,
     while True:
         query = (select(flow_runs.c.id, flow_runs.c.labels, flow_runs.c.created, flow_runs.c.run_config,
                         flows.c.run_config.label("flow_run_config"))
-                 .join(flows, flows.c.id == flow_runs.c.flow_id).where(flow_runs.c.state == "Scheduled"))
+                 .join(flows, flows.c.id == flow_runs.c.flow_id)
+                 .where(flow_runs.c.state == "Scheduled", flow_runs.c.scheduled_start_time <= db_now()))
         if last_created is not None:
             query = query.where(flow_runs.c.created >= last_created)
         rows = conn.execute(query.order_by(flow_runs.c.created, flow_runs.c.id).limit(_CLAIM_WINDOW)).all()
@@ -105,6 +109,19 @@ def claim_flow_run(conn: Connection, agent_id: str, offered: set,
 
 def _run_config_type(run_config: dict | None) -> str:
     return (run_config or {}).get("type") or "UniversalRun"
+
+
+def release_claim(conn: Connection, run_id: str, agent_id: str, reason: str) -> bool:
+    """Give a run ``agent_id`` claimed but could not start back to the other agents; say whether it was."""
+    message = f"released by agent {agent_id}: {reason}"
+    released = conn.execute(
+        update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state == "Submitted",
+                                flow_runs.c.agent_id == agent_id)
+        .values(state="Scheduled", state_message=message, agent_id=None, heartbeat=None)).rowcount
+    if released:
+        conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state="Scheduled", message=message,
+                                                    timestamp=time.time()))
+    return bool(released)
 
 
 def change_state(conn: Connection, run_id: str, state: str, message: str | None) -> bool:
@@ -251,6 +268,7 @@ def flow_run_dict(row, states: list | None) -> dict:
         "start_time": row["start_time"],
         "end_time": row["end_time"],
         "output_path": row["output_path"],
+        "scheduled_start_time": row["scheduled_start_time"],
     }
     if states is not None:
         run["states"] = states

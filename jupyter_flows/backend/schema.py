@@ -25,6 +25,7 @@ from sqlalchemy import (
     JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
     UniqueConstraint, text,
 )
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 metadata = MetaData()
@@ -83,6 +84,12 @@ flow_runs = Table(
     Column("start_time", Float),
     Column("end_time", Float),
     Column("output_path", Text),
+    # schedules (migration 3): when the run may start (the claim waits for it), the flow's version
+    # group and, for a run a schedule created, the clock's key; together they are unique, so that
+    # any number of schedulers create each scheduled time exactly once
+    Column("scheduled_start_time", Float),
+    Column("version_group_id", ID),
+    Column("clock_key", String(40)),
     # the agents' poll: oldest Scheduled runs first; the stale-run sweep reads state too
     Index("ix_flow_runs_state_created", "state", "created"),
     Index("ix_flow_runs_flow_created", "flow_id", "created"),
@@ -145,6 +152,26 @@ agents = Table(
 )
 
 
+#: One row per flow (version group) with a schedule; see :mod:`.schedules`.
+schedules = Table(
+    "schedules", metadata,
+    Column("version_group_id", ID, primary_key=True),
+    Column("flow_id", ID, ForeignKey("flows.id"), nullable=False),  # the version whose schedule it is
+    Column("schedule", JSON, nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("missed_runs", String(10), nullable=False, default="latest"),
+    Column("scheduled_until", Float),  # runs exist up to this time; NULL: plan from now
+    Column("updated", Float, nullable=False),
+)
+
+#: Created by migration 3, also on a database that migration 1 created with the columns already.
+SCHEDULE_INDEXES = (
+    Index("uq_flow_runs_schedule_slot", flow_runs.c.version_group_id, flow_runs.c.scheduled_start_time,
+          flow_runs.c.clock_key, unique=True),
+    Index("ix_flow_runs_state_due", flow_runs.c.state, flow_runs.c.scheduled_start_time),
+)
+
+
 def _create_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[projects, flows, flow_runs, flow_run_states, task_runs, logs])
 
@@ -157,10 +184,25 @@ def _add_agents(conn: Connection) -> None:
                       "ON flows (project_id, name, version)"))
 
 
+def _add_schedules(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[schedules])
+    present = {column["name"] for column in inspect(conn).get_columns("flow_runs")}
+    for column in (flow_runs.c.scheduled_start_time, flow_runs.c.version_group_id, flow_runs.c.clock_key):
+        if column.name not in present:  # a database older than these columns
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE flow_runs ADD COLUMN {column.name} {kind}"))
+    conn.execute(text("UPDATE flow_runs SET scheduled_start_time = created WHERE scheduled_start_time IS NULL"))
+    conn.execute(text("UPDATE flow_runs SET version_group_id = (SELECT flows.version_group_id FROM flows "
+                      "WHERE flows.id = flow_runs.flow_id) WHERE version_group_id IS NULL"))
+    for index in SCHEDULE_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 #: ``(version, description, apply)`` in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
     (2, "agents; one version number per flow name in a project", _add_agents),
+    (3, "schedules; flow runs' scheduled start time, version group and clock key", _add_schedules),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

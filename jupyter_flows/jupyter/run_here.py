@@ -61,4 +61,6 @@ def run_here(flow, parameters: dict | None = None, executor=None, env: dict[str,
              listeners: Iterable | None = None):
     """Run ``flow`` in this process with its run config's env (plus ``env``); return the final state."""
     with environment(run_env(flow, env)):
-        return flow.run(parameters=parameters or {}, executor=executor, listeners=listeners)
+        # "run here" is one run now, also for a flow with a schedule (the agents keep to the schedule)
+        return flow.run(parameters=parameters or {}, executor=executor, listeners=listeners,
+                        run_on_schedule=False)

@@ -110,3 +110,10 @@ def test_a_clock_naming_an_unknown_parameter_is_refused_before_the_first_run():
     with pytest.raises(ScheduleError, match="'regoin', which flow 'stamped' does not declare; its parameters: region"):
         stamping_flow(schedule, stamps).run(max_scheduled_runs=1)
     assert stamps == []
+
+
+def test_a_run_with_a_flow_run_id_is_one_run_as_an_agent_starts_it():
+    stamps = []
+    flow = stamping_flow(IntervalSchedule(interval=timedelta(hours=1)), stamps)
+    state = flow.run(flow_run_id="0b5e8d2c-0000-4000-8000-000000000001")
+    assert state.is_successful() and len(stamps) == 1

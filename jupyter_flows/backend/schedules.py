@@ -1,0 +1,259 @@
+"""Schedules in the backend: one per flow (version group), and the runs they create ahead of time.
+
+Functions over a connection, called by :class:`Backend` inside its
+transactions. The ``schedules`` row holds the schedule of a flow's current
+version (a new version replaces it, archiving stops it), whether it is paused,
+its missed-run policy, and ``scheduled_until``: the latest time runs were
+created for.
+
+A scheduler pass (:func:`create_scheduled_runs`) creates the runs of every
+active schedule up to a horizon. Any number of schedulers may run passes at
+once: a run's ``(version_group_id, scheduled_start_time, clock_key)`` is
+unique in ``flow_runs`` and the inserts skip conflicts (``ON CONFLICT DO
+NOTHING`` on SQLite and PostgreSQL), so each scheduled time becomes exactly one
+run whatever the timing.
+
+Missed runs: times between ``scheduled_until`` and now were never created
+(no scheduler was running). With the policy ``"latest"`` (the default) only
+the latest of them runs, its state message saying how late it is and how many
+earlier times were skipped; with ``"all"`` every one of them runs, each marked
+late.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Iterable
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ..exceptions import FlowArchivedError, ScheduleError
+from ..schedules import Schedule, schedule_from_dict
+from .clock import db_now
+from .projects import flow_row, new_id
+from .schema import flow_run_states, flow_runs, flows, schedules
+
+MISSED_RUN_POLICIES = ("latest", "all")
+
+
+def check_policy(missed_runs: str) -> str:
+    if missed_runs not in MISSED_RUN_POLICIES:
+        raise ScheduleError(f"unknown missed-run policy {missed_runs!r}; known: {', '.join(MISSED_RUN_POLICIES)}")
+    return missed_runs
+
+
+def set_schedule(conn: Connection, flow_id: str, schedule: dict | None, missed_runs: str | None,
+                 refuse_archived: bool = True) -> dict | None:
+    """Make ``schedule`` (a :meth:`Schedule.to_dict`, or None to remove it) the schedule of flow ``flow_id``.
+
+    A different schedule than the stored one removes the runs the old one
+    created that have not started, and counts anew from now.
+    """
+    flow = flow_row(conn, flow_id)
+    if refuse_archived and flow["archived"]:
+        raise FlowArchivedError(f"flow {flow['name']!r} version {flow['version']} (id {flow_id}) is archived; "
+                                "a schedule goes on the current version")
+    group = flow["version_group_id"]
+    current = _schedule_row(conn, group)
+    if schedule is None:
+        if current is not None:
+            remove_future_runs(conn, group)
+            conn.execute(delete(schedules).where(schedules.c.version_group_id == group))
+        return None
+    _check_clock_parameters(schedule, flow)
+    now = time.time()
+    if current is None:
+        conn.execute(insert(schedules).values(
+            version_group_id=group, flow_id=flow_id, schedule=schedule, paused=False,
+            missed_runs=check_policy(missed_runs or "latest"), scheduled_until=None, updated=now))
+    else:
+        values = {"flow_id": flow_id, "updated": now}
+        if missed_runs is not None:
+            values["missed_runs"] = check_policy(missed_runs)
+        if current["schedule"] != schedule or current["flow_id"] != flow_id:
+            remove_future_runs(conn, group)
+            values.update(schedule=schedule, scheduled_until=None)
+        conn.execute(update(schedules).where(schedules.c.version_group_id == group).values(**values))
+    return schedule_info(conn, group)
+
+
+def _check_clock_parameters(schedule: dict, flow) -> None:
+    names = [p["name"] for p in flow["parameters"] or []]
+    schedule_from_dict(schedule).check_parameters(flow["name"], names)
+
+
+def set_paused(conn: Connection, flow_id: str, paused: bool) -> dict:
+    """Pause (removing the runs it created that have not started) or resume a flow's schedule."""
+    flow = flow_row(conn, flow_id)
+    group = flow["version_group_id"]
+    current = _schedule_row(conn, group)
+    if current is None:
+        action = "pause" if paused else "resume"
+        raise ScheduleError(f"flow {flow['name']!r} has no schedule to {action}; give it one with "
+                            f"Flow(..., schedule=...) and register it, or `%flow schedule {flow['name']} --cron ...`")
+    values = {"paused": paused, "updated": time.time()}
+    if paused:
+        remove_future_runs(conn, group)
+    else:
+        values["scheduled_until"] = None  # times passed while paused are not missed runs
+    conn.execute(update(schedules).where(schedules.c.version_group_id == group).values(**values))
+    return schedule_info(conn, group)
+
+
+def remove_future_runs(conn: Connection, group: str) -> int:
+    """Delete the runs a schedule created that no agent has claimed yet."""
+    doomed = select(flow_runs.c.id).where(
+        flow_runs.c.version_group_id == group, flow_runs.c.clock_key.is_not(None),
+        flow_runs.c.state == "Scheduled")
+    ids = [row[0] for row in conn.execute(doomed)]
+    if ids:
+        conn.execute(delete(flow_run_states).where(flow_run_states.c.flow_run_id.in_(ids)))
+        conn.execute(delete(flow_runs).where(flow_runs.c.id.in_(ids)))
+    return len(ids)
+
+
+def stop_archived(conn: Connection, flow_id: str) -> None:
+    """After an archive: a schedule whose flow version is archived creates nothing, and loses its future runs."""
+    group = flow_row(conn, flow_id)["version_group_id"]
+    current = _schedule_row(conn, group)
+    if current is not None and flow_row(conn, current["flow_id"])["archived"]:
+        remove_future_runs(conn, group)
+
+
+def _schedule_row(conn: Connection, group: str):
+    return conn.execute(select(schedules).where(schedules.c.version_group_id == group)).mappings().first()
+
+
+def schedule_info(conn: Connection, group: str, now: float | None = None) -> dict | None:
+    """The schedule of a flow as the CLI, the API and the panel show it, or None."""
+    row = _schedule_row(conn, group)
+    return None if row is None else info_from_row(row, now)
+
+
+def info_from_row(row, now: float | None = None) -> dict:
+    schedule = schedule_from_dict(row["schedule"])
+    after = datetime.fromtimestamp(now or time.time(), timezone.utc)
+    upcoming = [] if row["paused"] else schedule.next(1, after=after)
+    return {"schedule": row["schedule"], "description": describe(schedule), "paused": bool(row["paused"]),
+            "missed_runs": row["missed_runs"], "flow_id": row["flow_id"],
+            "next_run": upcoming[0].timestamp() if upcoming else None}
+
+
+def schedules_by_group(conn: Connection, groups: Iterable[str]) -> dict[str, dict]:
+    """``{version_group_id: schedule info}`` for the groups that have a schedule (one query)."""
+    groups = list(groups)
+    if not groups:
+        return {}
+    now = time.time()
+    rows = conn.execute(select(schedules).where(schedules.c.version_group_id.in_(groups))).mappings()
+    return {row["version_group_id"]: info_from_row(row, now) for row in rows}
+
+
+def describe(schedule: Schedule) -> str:
+    from ..schedules.describe import describe_schedule
+
+    return describe_schedule(schedule)
+
+
+# -- the scheduler's pass -----------------------------------------------------------------------
+
+
+def create_scheduled_runs(conn: Connection, cache: dict, horizon_s: float, min_runs: int) -> int:
+    """One scheduler pass over every active schedule (see ``Backend.create_scheduled_runs``).
+
+    ``cache`` maps ``(version group, updated)`` to the parsed schedule, so a
+    pass parses only schedules that changed since the last one.
+    """
+    now = conn.execute(select(db_now())).scalar_one()
+    rows, until = [], {}
+    for row in active_schedules(conn):
+        key = (row["version_group_id"], row["updated"])
+        schedule = cache.get(key)
+        if schedule is None:
+            schedule = cache[key] = schedule_from_dict(row["schedule"])
+        planned, until_ts = plan_runs(schedule, row["scheduled_until"], now, horizon_s, min_runs,
+                                      row["missed_runs"])
+        rows += [run_row(row, event, now, message) for event, message in planned]
+        if until_ts != row["scheduled_until"]:
+            until[row["version_group_id"]] = until_ts
+    created = insert_runs(conn, rows)
+    advance(conn, until)
+    return created
+
+
+def active_schedules(conn: Connection):
+    """Rows of the schedules that create runs: not paused, on a flow version that is not archived."""
+    query = (select(schedules, flows.c.name, flows.c.labels.label("flow_labels"))
+             .join(flows, flows.c.id == schedules.c.flow_id)
+             .where(schedules.c.paused.is_(False), flows.c.archived.is_(False)))
+    return conn.execute(query).mappings().all()
+
+
+def insert_runs(conn: Connection, rows: list[dict]) -> int:
+    """Insert scheduled runs, skipping any whose (group, time, clock) exists; return how many were new."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(flow_runs).on_conflict_do_nothing().returning(flow_runs.c.id)
+    created = {row[0] for row in conn.execute(statement, rows)}
+    if created:
+        conn.execute(insert(flow_run_states), [
+            {"flow_run_id": row["id"], "state": "Scheduled", "message": row["state_message"],
+             "timestamp": row["created"]} for row in rows if row["id"] in created])
+    return len(created)
+
+
+def run_row(schedule_row, event, now: float, message: str | None) -> dict:
+    """The ``flow_runs`` row of one clock event of a schedule."""
+    run_id = new_id()
+    labels = sorted(set(schedule_row["flow_labels"] or ()) | set(event.labels))
+    return {"id": run_id, "flow_id": schedule_row["flow_id"], "name": f"{schedule_row['name']}-{run_id[:8]}",
+            "parameters": dict(event.parameter_defaults), "labels": labels, "run_config": None,
+            "state": "Scheduled", "state_message": message, "created": now,
+            "scheduled_start_time": event.timestamp, "version_group_id": schedule_row["version_group_id"],
+            "clock_key": event.clock_key}
+
+
+def advance(conn: Connection, until: dict[str, float]) -> None:
+    """Record how far each schedule's runs were created (one executemany for all schedules)."""
+    if until:
+        statement = (update(schedules).where(schedules.c.version_group_id == bindparam("b_group"))
+                     .values(scheduled_until=bindparam("b_until")))
+        conn.execute(statement, [{"b_group": group, "b_until": until} for group, until in until.items()])
+
+
+def plan_runs(schedule: Schedule, since: float | None, now: float, horizon_s: float, min_runs: int,
+              missed_runs: str) -> tuple[list, float | None]:
+    """The clock events to create as runs, each with its state message, and the new ``scheduled_until``.
+
+    Runs exist up to ``since`` (None: none yet, plan from now). The plan reaches
+    ``now + horizon_s`` or the ``min_runs`` th time after now, whichever is
+    later. Events before now were missed; ``missed_runs`` says which of them run.
+    """
+    horizon = now + horizon_s
+    if since is not None and since >= horizon:
+        return [], since  # the common case: this schedule's next hour exists already
+    upcoming = schedule.next(min_runs, after=_utc(now), return_events=True)
+    if len(upcoming) == min_runs:
+        horizon = max(horizon, upcoming[-1].timestamp)
+    missed, future = [], []
+    for event in schedule.events(after=_utc(since if since is not None else now)):
+        if event.timestamp > horizon:
+            break
+        (missed if event.timestamp < now else future).append(event)
+    skipped = len(missed) - 1 if missed_runs == "latest" and missed else 0
+    planned = [(event, _late_message(event, now, skipped)) for event in missed[skipped:]]
+    planned += [(event, None) for event in future]
+    return planned, (planned[-1][0].timestamp if planned else since)
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+def _late_message(event, now: float, skipped: int) -> str:
+    late = f"Late: scheduled for {event.start_time.isoformat()}, created {now - event.timestamp:.0f} s after it"
+    return late + (f"; {skipped} earlier missed time(s) skipped (missed-run policy 'latest')" if skipped else "")
