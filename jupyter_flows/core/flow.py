@@ -228,18 +228,16 @@ class Flow:
             self.set_reference_tasks(self.reference_tasks() | flow.reference_tasks())
 
     def replace(self, old: Task, new: Any) -> None:
-        """Put ``new`` where ``old`` is: same edges, constants and reference-task role."""
+        """Put ``new`` where ``old`` is: the same edges and reference-task role (``old``'s constants go with it)."""
         self._require(old)
         new = as_task(new, self)
         affected = [e for e in self.edges if old in (e.upstream_task, e.downstream_task)]
         self.edges.difference_update(affected)
         self.tasks.discard(old)
         del self.slugs[old]
-        constants = self.constants.pop(old, None)
+        self.constants.pop(old, None)
         self._index = None
         self.add_task(new)
-        if constants:
-            self.constants.setdefault(new, {}).update(constants)
         for e in affected:
             self.add_edge(new if e.upstream_task is old else e.upstream_task,
                           new if e.downstream_task is old else e.downstream_task,

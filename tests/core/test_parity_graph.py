@@ -77,6 +77,23 @@ def test_update_can_merge_parameters_of_the_same_name():
     assert mine.run().result[total].result == 101
 
 
+def test_replace_puts_a_new_task_in_the_old_ones_place():
+    @task
+    def ten():
+        return 10
+
+    with Flow("replace") as flow:
+        start = add(1)
+        end = add(start, y=5)
+    flow.set_reference_tasks([start])
+    new_start = ten.copy()
+    flow.replace(start, new_start)
+    assert start not in flow.tasks and flow.upstream_tasks(end) == {new_start}
+    assert flow.reference_tasks() == {new_start}
+    assert {e.tasks == {new_start, end} for e in flow.edges_to(end)} == {True}
+    assert flow.run().result[end].result == 15
+
+
 def test_get_tasks_filters_by_name_slug_tags_and_type():
     with Flow("filter") as flow:
         tagged = add.copy(tags={"db", "slow"})(1)
