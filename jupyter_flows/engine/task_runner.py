@@ -20,7 +20,8 @@ from .context import reset_context, set_context
 from .logging import begin_stdout_capture, capture_entry, end_stdout_capture, start_capture, stop_capture
 from .signals import ENDRUN, StateSignal
 from .state import (
-    Failed, Looped, Mapped, Pending, Retrying, Running, Skipped, State, Success, TimedOut, TriggerFailed,
+    Failed, Finished, Looped, Mapped, Pending, Retrying, Running, Skipped, State, Success, TimedOut,
+    TriggerFailed,
 )
 from .state_handlers import call_state_handlers
 from .timeouts import TaskTimedOut, call_with_timeout
@@ -103,16 +104,22 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
                 inputs[key] = arg.state.result
     task = spec.task
     run = TaskRun(spec.task_slug, task.name, spec.map_index, None)
-    skipped = False
-    for state in upstream_states:
-        if not state.is_finished():  # a paused upstream task: wait for it, as it waits
+    skipped = unsuccessful = False
+    for state in upstream_states:  # one pass, with isinstance: this runs for every task run
+        if not isinstance(state, Finished):  # a paused upstream task: wait for it, as it waits
             run.state = Pending("Upstream tasks are not finished")
             return run
-        skipped = skipped or state.is_skipped()
+        if isinstance(state, Skipped):
+            skipped = True
+        elif not isinstance(state, Success):
+            unsuccessful = True
     if skipped and task.skip_on_upstream_skip:
         _finish(run, task, Skipped("Upstream task was skipped"))
         return run
-    refusal = _check_trigger(spec, upstream, upstream_states)
+    if task.trigger is all_successful:  # the default, decided without building {Edge: State}
+        refusal = _not_all_successful() if unsuccessful else None
+    else:
+        refusal = _check_trigger(spec, upstream)
     if refusal is not None:
         _finish(run, task, refusal)
         return run
@@ -120,13 +127,13 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
     return run
 
 
-def _check_trigger(spec: TaskRunSpec, upstream: tuple, states: list[State]) -> State | None:
-    """None when the task may run, else the state it ends in (TriggerFailed, Skipped, Paused)."""
+def _not_all_successful() -> State:
+    return TriggerFailed('Trigger was "all_successful" but some of the upstream tasks failed.')
+
+
+def _check_trigger(spec: TaskRunSpec, upstream: tuple) -> State | None:
+    """Ask a trigger other than the default: None when the task may run, else the state it ends in."""
     trigger = spec.task.trigger
-    if trigger is all_successful:  # the default, decided without building the {Edge: State} dict
-        if all(s.is_successful() for s in states):
-            return None
-        return TriggerFailed('Trigger was "all_successful" but some of the upstream tasks failed.')
     upstream_states = {}
     for edge, (_, kind), arg in zip(spec.edges, spec.slots, upstream):
         if kind == LIST:
@@ -187,8 +194,11 @@ def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
             context_values["task_run_count"] = run.attempts
             token = set_context(context_values)
             try:
-                run.state = _attempt(task, inputs, entries, spec, run) if notify else _call(task, inputs, entries, spec)
-                delay = _again(task, spec, run, context_values, notify)
+                if notify:
+                    state = run.state = _attempt(task, inputs, entries, spec, run)
+                else:
+                    state = run.state = _call(task, inputs, entries, spec)
+                delay = None if type(state) is Success else _again(task, spec, run, context_values, notify)
             except ENDRUN as signal:  # a state handler failed, or chose to end the run
                 run.state, delay = signal.state, None
             finally:
