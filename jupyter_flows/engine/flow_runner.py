@@ -82,8 +82,7 @@ class FlowRunner:
         self._flow_log(logging.INFO, f"Beginning flow run {self.flow_run_id[:8]} for {flow.name!r}")
         self._state = self._handled(Scheduled(), Running())
         if not self._state.is_running():  # a flow state handler failed or chose another state
-            self._finish(self._state)
-            return self._state
+            return self._finish(self._state)
         try:
             state = self._unpicklable() if self.executor.needs_pickling else None
             if state is None:

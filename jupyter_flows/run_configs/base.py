@@ -51,9 +51,11 @@ class RunConfig:
     def __new__(cls, *args, **options):
         # Checked before __init__, so that a misspelt option is a ConfigurationError naming the
         # accepted ones rather than Python's bare TypeError.
-        accepted = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+        parameters = inspect.signature(cls.__init__).parameters
+        accepted = [name for name, p in parameters.items() if name != "self" and p.kind is not p.VAR_KEYWORD]
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
         unknown = sorted(set(options) - set(accepted))
-        if unknown:
+        if unknown and not takes_any:
             raise ConfigurationError(f"{cls.__name__} has no option {', '.join(map(repr, unknown))}; "
                                      f"its options are: {', '.join(accepted)}")
         return super().__new__(cls)
