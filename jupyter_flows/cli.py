@@ -287,6 +287,10 @@ def _print_final(run: dict) -> None:
 WAITING_REMINDER_S = 10.0
 
 
+#: How often ``run --watch`` repeats why a Scheduled run still waits.
+WAITING_REMINDER_S = 10.0
+
+
 def follow_flow_run(backend, flow_run_id: str, poll: float = 0.2, console: Console | None = None,
                     remind_every: float = WAITING_REMINDER_S) -> dict:
     """Print a flow run's state changes and log lines as they arrive, until it ends; return the run.
@@ -302,14 +306,13 @@ def follow_flow_run(backend, flow_run_id: str, poll: float = 0.2, console: Conso
     watch = _Watch(backend, flow_run_id, console, remind_every)
     with console.status("waiting for the flow run", spinner="dots") as status:
         while True:
-            run = backend.get_flow_run(flow_run_id)
+            run = watch.read_run()
             watch.print_new_logs()
             watch.show_state(run, status)
             if run["state"] in FINAL_STATES:
                 break
-            if not watch.failed_if_silent(run):
-                watch.remind_why_waiting(run, status)
-                time.sleep(poll)
+            watch.remind_why_waiting(run, status)
+            time.sleep(poll)
     _print_final(run)
     return run
 
@@ -327,6 +330,17 @@ class _Watch:
         self.next_silence_check = 0.0
         self.next_reminder = 0.0
 
+    def read_run(self) -> dict:
+        """The run; once per heartbeat interval, failed as lost first if it went silent (see ``settled``)."""
+        from .backend.liveness import settled
+
+        run = self.backend.get_flow_run(self.flow_run_id)
+        now = time.monotonic()
+        if now >= self.next_silence_check:
+            self.next_silence_check = now + config.heartbeat_interval()
+            run = settled(self.backend, run)
+        return run
+
     def print_new_logs(self) -> None:
         for entry in self.backend.get_logs(self.flow_run_id, after=self.last_log_id):
             self.console.print(_log_line(entry), soft_wrap=True, highlight=False)
@@ -342,16 +356,6 @@ class _Watch:
         if self.last_state not in FINAL_STATES:
             self.console.print(Text("state: ").append(_state_text(self.last_state)), highlight=False)
 
-    def failed_if_silent(self, run: dict) -> bool:
-        """Once per heartbeat interval: fail the run if it went silent; True when it just was."""
-        now = time.monotonic()
-        if run["state"] not in ("Submitted", "Running") or now < self.next_silence_check:
-            return False
-        interval = config.heartbeat_interval()
-        self.next_silence_check = now + interval
-        lost = self.backend.fail_stale_runs(2 * interval)
-        return any(r["id"] == self.flow_run_id for r in lost)
-
     def remind_why_waiting(self, run: dict, status) -> None:
         now = time.monotonic()
         if run["state"] != "Scheduled" or now < self.next_reminder:
@@ -360,7 +364,7 @@ class _Watch:
         reason = self.backend.waiting_reason(run)
         if reason:
             status.update(f"{safe(run['name'])}: Scheduled ({safe(reason)})")
-            self.console.print(Text(f"still Scheduled: {reason}", style="dark_orange"), highlight=False)
+            self.console.print(Text(f"still Scheduled: {safe(reason)}", style="dark_orange"), highlight=False)
 
 
 # -- agent ---------------------------------------------------------------------------------------

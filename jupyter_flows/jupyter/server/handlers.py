@@ -21,6 +21,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ...backend.liveness import settled
 from ...exceptions import JupyterFlowsError, NotFoundError
 from . import checks, views
 
@@ -129,6 +130,7 @@ class FlowRunHandler(FlowsAPIHandler):
     async def get(self, run_id: str) -> None:
         run_id = self.run_id(run_id)
         run = await self.call(self.backend.get_flow_run, run_id)
+        run = await self.call(settled, self.backend, run)  # a run gone silent shows as lost, not Running
         task_runs = await self.call(self.backend.get_task_runs, run_id)
         self.reply(views.flow_run_detail(run, task_runs, self.root_dir))
 
