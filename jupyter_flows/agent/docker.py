@@ -108,8 +108,8 @@ class DockerAgent(LocalAgent):
         log_path = config.runs_dir() / run["id"] / "process.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         api = self.client.api
+        ensure_image(self.client, image)
         try:
-            ensure_image(self.client, image)
             created = api.create_container(
                 image, command=["python3", "-m", "jupyter_flows.agent.execute", run["id"]],
                 environment=self._environment(run_config), user=f"{os.getuid()}:{os.getgid()}",
@@ -117,11 +117,16 @@ class DockerAgent(LocalAgent):
                 labels={RUN_LABEL: run["id"], AGENT_LABEL: self.agent_id},
                 ports=list(getattr(run_config, "ports", None) or ()),
                 host_config=self._host_config(run_config, flow))
-            api.start(created["Id"])
         except docker.errors.APIError as exc:
-            raise ContainerError(f"Docker could not start a container of image {image!r}: "
+            raise ContainerError(f"Docker could not create a container of image {image!r}: "
                                  f"{exc.explanation or exc}") from None
         container = self.client.containers.get(created["Id"])
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            container.remove(force=True)  # created but never started: nothing to watch, nothing to keep
+            raise ContainerError(f"Docker could not start a container of image {image!r}: "
+                                 f"{exc.explanation or exc}") from None
         log.info("started flow run %s (%s) in container %s (%s)", run.get("name"), run["id"], container.name, image)
         return ContainerProcess(container, log_path, run.get("name") or run["id"]), log_path
 
@@ -177,9 +182,13 @@ class DockerAgent(LocalAgent):
         network = self.network or ("host" if _backend_on_this_host(self.backend.url) else None)
         user_options = dict(getattr(run_config, "host_config", None) or {})
         ports = getattr(run_config, "ports", None) or ()
-        return self.client.api.create_host_config(binds=binds, network_mode=network, init=True,
-                                                  port_bindings={port: None for port in ports} or None,
-                                                  **user_options)
+        try:
+            return self.client.api.create_host_config(binds=binds, network_mode=network, init=True,
+                                                      port_bindings={port: None for port in ports} or None,
+                                                      **user_options)
+        except (TypeError, ValueError) as exc:  # docker-py's own checks of the options
+            raise ConfigurationError(f"host_config {user_options!r} of the DockerRun is not a Docker host "
+                                     f"config: {exc}") from None
 
 
 def ensure_image(client, image: str) -> None:

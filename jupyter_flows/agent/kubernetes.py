@@ -244,7 +244,8 @@ class KubernetesAgent(LocalAgent):
         try:
             self.batch.create_namespaced_job(self.namespace, job)
         except ApiException as exc:
-            raise ContainerError(f"Kubernetes refused Job {job['metadata']['name']!r}: {exc.reason} {exc.body}") from None
+            raise ContainerError(f"Kubernetes refused Job {job['metadata']['name']!r}: "
+                                 f"{exc.reason} {exc.body}") from None
         log_path = config.runs_dir() / run["id"] / "process.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log.info("started flow run %s (%s) as Job %s", run.get("name"), run["id"], job["metadata"]["name"])
@@ -264,7 +265,8 @@ def _clients():
         from kubernetes import client
         from kubernetes import config as kube_config
     except ImportError:
-        raise ContainerError("the Kubernetes client is not installed; pip install 'jupyter-flows[kubernetes]'") from None
+        raise ContainerError("the Kubernetes client is not installed; "
+                             "pip install 'jupyter-flows[kubernetes]'") from None
     try:
         kube_config.load_incluster_config()
     except kube_config.ConfigException:

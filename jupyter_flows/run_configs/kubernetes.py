@@ -39,7 +39,8 @@ class KubernetesRun(RunConfig):
         if job_template is not None and job_template_path is not None:
             raise ConfigurationError("give job_template or job_template_path, not both")
         if image_pull_policy is not None and image_pull_policy not in _PULL_POLICIES:
-            raise ConfigurationError(f"image_pull_policy {image_pull_policy!r} is not one of {', '.join(_PULL_POLICIES)}")
+            raise ConfigurationError(f"image_pull_policy {image_pull_policy!r} is not one of "
+                                     f"{', '.join(_PULL_POLICIES)}")
         self.image = image
         self.cpu_request = check_quantity("cpu_request", cpu_request)
         self.cpu_limit = check_quantity("cpu_limit", cpu_limit)
@@ -70,7 +71,8 @@ def check_quantity(name: str, value) -> str | None:
 def check_job_template(template, where: str) -> dict:
     """The template if it is a ``batch/v1`` Job manifest, else a :class:`ConfigurationError` saying what it is."""
     if not isinstance(template, dict):
-        raise ConfigurationError(f"{where} must be a Kubernetes Job manifest (a mapping), got {type(template).__name__}")
+        raise ConfigurationError(f"{where} must be a Kubernetes Job manifest (a mapping), "
+                                 f"got {type(template).__name__}")
     kind, api = template.get("kind"), template.get("apiVersion")
     if kind != "Job" or api != "batch/v1":
         raise ConfigurationError(f"{where} is a {api or '?'} {kind or 'object without a kind'}, not a batch/v1 Job; "

@@ -60,7 +60,8 @@ class Docker(Storage):
         if isinstance(python_dependencies, str):
             raise StorageError(f"python_dependencies must be a list, got the string {python_dependencies!r}; "
                                f"write [{python_dependencies!r}]")
-        self.base_image = base_image or (None if dockerfile else f"python:{sys.version_info[0]}.{sys.version_info[1]}-slim")
+        default_image = f"python:{sys.version_info[0]}.{sys.version_info[1]}-slim"
+        self.base_image = base_image or (None if dockerfile else default_image)
         self.python_dependencies = list(python_dependencies or ())
         self.files = {os.path.abspath(os.fspath(src)): str(dst) for src, dst in (files or {}).items()}
         self.image_name = image_name

@@ -61,7 +61,8 @@ class DockerDaemon:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dockerd exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"dockerd exited with {self.process.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
             with contextlib.suppress(docker.errors.DockerException):
                 return docker.DockerClient(base_url=self.base_url)  # it asks the daemon's API version
             if time.monotonic() > deadline:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import sys
+from pathlib import Path
 
 import pytest
 from agent_helpers import log_messages, register_file, run_cli, wait_for, wait_for_state, write_flow_file
@@ -26,7 +27,8 @@ from jupyter_flows.storage import Docker
 @task
 def say_hello(name):
     greeting = os.environ.get("GREETING")
-    jupyter_flows.context.get("logger").info(f"{{greeting}}, {{name}}! (in a container: {{os.path.exists('/.dockerenv')}})")
+    in_container = os.path.exists("/.dockerenv")
+    jupyter_flows.context.get("logger").info(f"{{greeting}}, {{name}}! (in a container: {{in_container}})")
 
 
 with Flow("hello-flow") as flow:
@@ -190,9 +192,6 @@ def _process_log(run_id: str) -> str:
 @pytest.fixture
 def postgres_backend(monkeypatch):
     """A fresh database on a throwaway PostgreSQL server, made the backend of this test and its processes."""
-    import sys
-    from pathlib import Path
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
     from postgres_server import PostgresServer
 
@@ -218,3 +217,60 @@ def test_run_in_a_container_reports_to_a_postgresql_backend_through_its_url(
 
     assert wait_for_state(postgres_backend, run["id"], timeout=90)["state"] == "Success"
     assert "Hello, Trillian! (in a container: True)" in log_messages(postgres_backend, run["id"])
+
+
+UNIVERSAL_FLOW = '''
+from jupyter_flows import Flow, task
+
+
+@task
+def where():
+    import os
+
+    import jupyter_flows
+
+    jupyter_flows.context.get("logger").info(f"in a container: {os.path.exists('/.dockerenv')}")
+
+
+with Flow("universal-flow") as flow:
+    where()
+'''
+
+
+def test_universal_runs_go_to_the_docker_agent_only_when_asked(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    from jupyter_flows.agent.docker import DockerAgent
+
+    flow = register_file(backend, write_flow_file(tmp_path, UNIVERSAL_FLOW, "universal_flow.py"))
+    run = backend.create_flow_run(flow["id"])
+    DockerAgent(backend=backend).poll_once()
+    assert backend.get_flow_run(run["id"])["state"] == "Scheduled"
+
+    start_docker_agent("--universal", "--image", runtime_image)
+
+    assert wait_for_state(backend, run["id"], timeout=60)["state"] == "Success"
+    assert "in a container: True" in log_messages(backend, run["id"])
+
+
+def test_host_config_docker_does_not_know_fails_the_run_naming_it(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    code = ENV_FLOW.replace('env={"OVERRIDDEN": "by the run config"}', 'host_config={"no_such_option": 1}')
+    flow = register_file(backend, write_flow_file(tmp_path, code, "bad_host_config.py"))
+    start_docker_agent()
+    run = backend.create_flow_run(flow["id"])
+
+    failed = wait_for_state(backend, run["id"], timeout=60)
+
+    assert failed["state"] == "Failed"
+    assert "host_config {'no_such_option': 1} of the DockerRun is not a Docker host config" in failed["state_message"]
+    assert not containers_of(docker_client, run["id"])
+
+
+def test_agent_start_with_an_unreachable_daemon_exits_naming_docker_host(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
+
+    result = run_cli("agent", "docker", "start", timeout=60)
+
+    assert result.returncode == 1
+    assert "cannot reach the Docker daemon" in result.stderr and "DOCKER_HOST" in result.stderr
+    assert "Traceback" not in result.stderr
