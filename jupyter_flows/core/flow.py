@@ -54,7 +54,7 @@ class Flow:
         self.executor = executor
         self.run_config = run_config
         self._storage = None
-        self._reference_tasks: set[Task] = set(reference_tasks or ())
+        self._reference_tasks: set[Task] = set()
         self.storage = storage
         self.schedule = schedule
         self.state_handlers, self.on_failure = check_state_handlers(state_handlers, on_failure, f"flow {name!r}")
@@ -62,6 +62,8 @@ class Flow:
             self.add_task(t)
         for e in edges or ():
             self.add_edge(e.upstream_task, e.downstream_task, key=e.key, mapped=e.mapped, flattened=e.flattened)
+        if reference_tasks:
+            self.set_reference_tasks(reference_tasks)
 
     @property
     def executor(self):

@@ -46,6 +46,10 @@ def test_reference_tasks_must_be_in_the_flow():
     stranger = Noop(name="stranger")
     with pytest.raises(FlowDefinitionError, match="stranger"):
         flow.set_reference_tasks([stranger])
+    with pytest.raises(FlowDefinitionError, match="stranger"):
+        Flow("given at once", tasks=[Noop()], reference_tasks=[stranger])
+    known = Noop(name="known")
+    assert Flow("known", tasks=[known], reference_tasks=[known]).reference_tasks() == {known}
 
 
 def test_run_with_star_args_is_refused_when_the_task_is_defined():
