@@ -89,7 +89,20 @@ def test_unmapped_flatten_passes_the_whole_flattened_list_to_every_child():
     assert flow.run().result[pairs].result == [[0, 1, 2, 3], [10, 1, 2, 3]]
 
 
-def test_mapping_over_a_parameter_with_a_mapped_upstream_parameter():
+def test_mapping_over_a_list_of_tasks_maps_over_their_results():
+    @task
+    def double(x):
+        return 2 * x
+
+    with Flow("list of tasks") as flow:
+        sums = add.map([numbers()[0], Parameter("p", default=3)], unmapped(10))
+        reduced = echo([double.map([1, 2]), 5])
+    state = flow.run()
+    assert state.result[sums].result == [11, 13]
+    assert state.result[reduced].result == [[2, 4], 5]
+
+
+def test_mapping_over_two_parameters_zips_them():
     with Flow("parameters") as flow:
         xs = Parameter("xs", default=[1, 2])
         ys = Parameter("ys", default=[100, 200, 300])
