@@ -56,8 +56,8 @@ def _selected(entries: Iterator[dict], limit: int | None, tail: int | None) -> I
 
 @click.command("logs")
 @click.argument("flow_run_id")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N lines.")
-@click.option("--tail", type=click.IntRange(min=1), default=None, help="Only the last N lines.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Only the first N lines.")
+@click.option("--tail", type=click.IntRange(min=1), default=None, metavar="N", help="Only the last N lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of lines.")
 def get_logs(flow_run_id: str, limit: int | None, tail: int | None, as_json: bool) -> None:
     """Show the log of flow run FLOW_RUN_ID, streamed page by page (a title line only on a terminal)."""
