@@ -92,9 +92,12 @@ class flatten(EdgeAnnotation):
     annotations = {"flattened": True}
 
 
-def unwrap(value: Any, mapped_call: bool) -> tuple[Any, bool, bool]:
-    """``(value, mapped, flattened)`` for an argument of a call (``mapped_call`` for ``.map``)."""
+def unwrap(value: Any, mapped: bool, flattened: bool = False) -> tuple[Any, bool, bool]:
+    """``(value, mapped, flattened)``: what a wrapper around ``value`` says, else the defaults given.
+
+    ``mapped`` is True for the arguments of ``.map()`` and False for a plain call.
+    """
     if not isinstance(value, EdgeAnnotation):
-        return value, mapped_call, False
+        return value, mapped, flattened
     annotations = value.annotations
-    return value.value, annotations.get("mapped", mapped_call), annotations.get("flattened", False)
+    return value.value, annotations.get("mapped", mapped), annotations.get("flattened", flattened)

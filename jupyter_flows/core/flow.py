@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from ..engine.state_handlers import check_state_handlers
 from ..exceptions import FlowDefinitionError
 from ..executors.base import check_executor
-from .edges import Edge, EdgeAnnotation, unwrap
+from .edges import Edge, unwrap
 from .parameter import Parameter
 from .task import Constant, Task, _run_signature, add_argument, as_task
 
@@ -146,8 +146,8 @@ class Flow:
         does: no edge into a Parameter, no argument given twice, and ``key``
         must be an argument of the downstream task's ``run()``.
         """
-        upstream_task, mapped, flattened = _annotated(upstream_task, mapped, flattened)
-        downstream_task, mapped, flattened = _annotated(downstream_task, mapped, flattened)
+        upstream_task, mapped, flattened = unwrap(upstream_task, mapped, flattened)
+        downstream_task, mapped, flattened = unwrap(downstream_task, mapped, flattened)
         upstream_task, downstream_task = as_task(upstream_task, self), as_task(downstream_task, self)
         if isinstance(downstream_task, Parameter):
             raise FlowDefinitionError(
@@ -487,9 +487,3 @@ def _edge_order(edge: Edge) -> tuple:
     """Argument edges by name, then ordering-only edges by creation: runs are repeatable."""
     return (edge.key is None, edge.key or "", edge.upstream_task._id)
 
-
-def _annotated(value: Any, mapped: bool, flattened: bool) -> tuple[Any, bool, bool]:
-    """An end of an edge given to ``add_edge``, with what a ``mapped``/``unmapped``/``flatten`` wrapper says."""
-    if not isinstance(value, EdgeAnnotation):
-        return value, mapped, flattened
-    return value.value, value.annotations.get("mapped", mapped), value.annotations.get("flattened", flattened)
