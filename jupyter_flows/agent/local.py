@@ -225,9 +225,11 @@ class LocalAgent:
 
     def _stop_cancelled(self) -> None:
         now = time.monotonic()
+        # one query for all the runs, each poll (not one per run)
+        states = self.backend.flow_run_states(c.run_id for c in self.children.values() if c.stop_deadline is None)
         for child in self.children.values():
             if child.stop_deadline is None:
-                if self.backend.get_flow_run(child.run_id)["state"] == "Cancelled":
+                if states.get(child.run_id) == "Cancelled":
                     log.info("flow run %s (%s) was cancelled; stopping its process", child.name, child.run_id)
                     self._terminate(child, "cancelled")
             elif now >= child.stop_deadline and child.process.poll() is None:

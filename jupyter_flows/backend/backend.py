@@ -239,6 +239,14 @@ class Backend:
         with self._write(f"set the output path of flow run {run_id!r}") as conn:
             return runs.set_output_path(conn, run_id, path)
 
+    def flow_run_states(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """``{run id: state}`` of several runs in one query (an agent watching its runs each poll)."""
+        run_ids = list(run_ids)
+        if not run_ids:
+            return {}
+        with self._read("read flow run states") as conn:
+            return runs.states_of(conn, run_ids)
+
     def get_flow_run(self, run_id: str) -> dict:
         with self._read(f"read flow run {run_id!r}") as conn:
             return runs.flow_run(conn, run_id)

@@ -111,6 +111,11 @@ def _run_config_type(run_config: dict | None) -> str:
     return (run_config or {}).get("type") or "UniversalRun"
 
 
+def states_of(conn: Connection, run_ids: list[str]) -> dict[str, str]:
+    rows = conn.execute(select(flow_runs.c.id, flow_runs.c.state).where(flow_runs.c.id.in_(run_ids))).all()
+    return dict(rows)
+
+
 def release_claim(conn: Connection, run_id: str, agent_id: str, reason: str) -> bool:
     """Give a run ``agent_id`` claimed but could not start back to the other agents; say whether it was."""
     message = f"released by agent {agent_id}: {reason}"

@@ -2,15 +2,63 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+from collections import Counter
+from pathlib import Path
 
-from agent_helpers import wait_for
+import pytest
+
+from jupyter_flows.backend import Backend
+
+from agent_helpers import register_file, wait_for, wait_for_state, write_flow_file
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "backend"))
+from postgres_server import PostgresServer  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+#: A one-task flow that notes, in a file shared by all runs, which run executed it.
+NOTE_RUN_FLOW = '''
+import os
+
+import jupyter_flows
+from jupyter_flows import Flow, Parameter, task
 
 
-def test_a_running_agent_is_recorded_live_and_stopped_when_it_ends(backend, start_agent):
+@task
+def note_run(path):
+    with open(path, "a") as f:
+        f.write(jupyter_flows.context.get("flow_run_id") + "\\n")
+
+
+with Flow("note-run") as flow:
+    note_run(Parameter("out"))
+'''
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_backend(request, jupyter_flows_home, monkeypatch):
+    """One backend for the test and every agent it starts: the home's SQLite file, or a PostgreSQL database."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", request.getfixturevalue("postgres_server").new_database())
+    backend = Backend()
+    yield backend
+    backend.close()
+
+
+def test_a_running_agent_is_recorded_live_and_stopped_when_it_ends(shared_backend, start_agent):
+    backend = shared_backend
     agent = start_agent("--label", "gpu")
-    live = wait_for(lambda: backend.list_agents(live_only=True), what="the agent's record")
-    [record] = live
+    [record] = wait_for(lambda: backend.list_agents(live_only=True), what="the agent's record")
     assert record["kind"] == "local" and record["host"] == socket.gethostname()
     assert set(record["labels"]) == {"gpu", socket.gethostname()}
     first_seen = record["last_seen"]
@@ -18,3 +66,38 @@ def test_a_running_agent_is_recorded_live_and_stopped_when_it_ends(backend, star
     assert agent.stop() == 0
     [record] = backend.list_agents()
     assert record["live"] is False and record["stopped"] is not None
+
+
+def test_four_agents_run_a_hundred_runs_created_at_once_each_exactly_once(shared_backend, start_agent, tmp_path,
+                                                                          monkeypatch):
+    backend = shared_backend
+    monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "2")  # lost after 4 s of silence
+    flow = register_file(backend, write_flow_file(tmp_path, NOTE_RUN_FLOW, "note_run.py"))
+    out = tmp_path / "executed.txt"
+    run_ids = [backend.create_flow_run(flow["id"], parameters={"out": str(out)})["id"] for _ in range(100)]
+    for _ in range(4):
+        start_agent()
+
+    runs = [wait_for_state(backend, run_id, timeout=600) for run_id in run_ids]
+
+    assert [s["message"] for run in runs for s in run["states"] if s["state"] == "Failed"] == []
+    assert Counter(run["state"] for run in runs) == {"Success": 100}
+    executed = Counter(out.read_text().split())
+    assert set(executed) == set(run_ids) and set(executed.values()) == {1}
+
+
+def test_a_run_an_agent_cannot_start_a_process_for_is_released_and_runs_later(shared_backend, start_agent,
+                                                                              tmp_path, jupyter_flows_home):
+    backend = shared_backend
+    flow = register_file(backend, write_flow_file(tmp_path, NOTE_RUN_FLOW, "note_run.py"))
+    runs_dir = jupyter_flows_home / "runs"
+    runs_dir.write_text("not a directory: the agent cannot make a run's log directory")
+    run_id = backend.create_flow_run(flow["id"], parameters={"out": str(tmp_path / "executed.txt")})["id"]
+    start_agent()
+
+    released = wait_for(lambda: [s for s in backend.get_flow_run(run_id)["states"][1:] if s["state"] == "Scheduled"],
+                        what="the run released")
+    assert "could not start its process" in released[0]["message"]
+    os.remove(runs_dir)
+
+    assert wait_for_state(backend, run_id)["state"] == "Success"
