@@ -486,4 +486,3 @@ class Flow:
 def _edge_order(edge: Edge) -> tuple:
     """Argument edges by name, then ordering-only edges by creation: runs are repeatable."""
     return (edge.key is None, edge.key or "", edge.upstream_task._id)
-
