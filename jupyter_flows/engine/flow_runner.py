@@ -413,15 +413,21 @@ def run_context(flow_name: str, flow_run_id: str, parameters: dict, given: dict 
 
 
 def _current_context() -> dict:
-    """The caller's context (``with context(...)``), minus what belongs to an enclosing task run."""
+    """The caller's context (``with context(...)``), minus what belongs to an enclosing run.
+
+    A flow run started inside a task gets its own dates and name, not its parent's.
+    """
     values = context.to_dict()
-    for key in _TASK_RUN_KEYS:
+    inside_a_run = "flow_run_id" in values
+    for key in _TASK_RUN_KEYS + (_RUN_KEYS if inside_a_run else ()):
         values.pop(key, None)
     return values
 
 
 _TASK_RUN_KEYS = ("task_name", "task_full_name", "task_slug", "task_tags", "map_index", "task_run_count",
                   "task_loop_count", "task_loop_result", "resume", "log_stream")
+_RUN_KEYS = ("date", "scheduled_start_time", "flow_run_name", "today", "yesterday", "tomorrow",
+             "today_nodash", "yesterday_nodash", "tomorrow_nodash")
 
 
 def check_run_arguments(flow, parameters, executor, context_values, task_states) -> None:

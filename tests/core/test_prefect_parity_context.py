@@ -128,3 +128,22 @@ def test_a_run_executed_from_the_backend_sees_its_run_name(backend, tmp_path):
     run = backend.create_flow_run(flow_id=flow.register(project_name="parity"), run_name="a-good-name")
     assert execute_flow_run(run["id"], backend=backend) == "Success"
     assert target.read_text() == "a-good-name"
+
+
+def test_a_flow_run_inside_a_task_gets_its_own_run_name_and_dates_but_the_caller_values():
+    with Flow("inner") as inner:
+        reader = read_context()
+
+    @task
+    def run_inner():
+        return inner.run().result[reader].result
+
+    with Flow("outer") as outer:
+        result = run_inner()
+    with context(answer=42):
+        state = outer.run(context={"flow_run_name": "outer-name", "date": datetime.datetime(2000, 1, 1)})
+    seen = state.result[result].result
+    assert seen["answer"] == 42
+    assert seen["flow_run_name"] != "outer-name"
+    assert seen["today"] != "2000-01-01"
+    assert seen["task_full_name"] == "read_context"
