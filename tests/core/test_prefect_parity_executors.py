@@ -87,7 +87,8 @@ def test_context_and_task_states_of_the_wrong_kind_are_refused():
 
 
 def test_an_unknown_run_config_option_names_the_accepted_ones():
-    with pytest.raises(ConfigurationError, match="LocalRun has no option 'foo'; its options are: env, working_dir, labels"):
+    with pytest.raises(ConfigurationError,
+                       match="LocalRun has no option 'foo'; its options are: env, working_dir, labels"):
         LocalRun(foo=1)
     with pytest.raises(ConfigurationError, match="LocalRun has no option 'foo'"):
         run_config_from_dict({"type": "LocalRun", "foo": 1})
