@@ -16,7 +16,7 @@ from ..exceptions import FlowDefinitionError
 from ..executors.base import check_executor
 from .edges import Edge, unwrap
 from .parameter import Parameter
-from .task import Constant, Task, _run_signature, add_argument, as_task
+from .task import Constant, Task, add_argument, as_task, run_signature
 
 _active = threading.local()
 
@@ -177,7 +177,7 @@ class Flow:
             if clash is not None or key in (self.constants.get(task) or ()):
                 source = repr(clash.upstream_task.name) if clash is not None else "a constant"
                 raise FlowDefinitionError(f"task {task.name!r} already receives argument {key!r} from {source}")
-        parameters = _run_signature(type(task), task.run).parameters
+        parameters = run_signature(task).parameters
         if key not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
             accepted = ", ".join(parameters) or "no arguments"
             raise FlowDefinitionError(

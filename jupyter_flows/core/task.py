@@ -105,7 +105,7 @@ class Task:
     def inputs(self) -> dict[str, dict]:
         """``{argument: {"type", "default", "required"}}`` read from ``run()``'s signature."""
         inputs = {}
-        for name, parameter in _run_signature(type(self), self.run).parameters.items():
+        for name, parameter in run_signature(self).parameters.items():
             required = parameter.default is inspect.Parameter.empty
             inputs[name] = {
                 "type": Any if parameter.annotation is inspect.Parameter.empty else parameter.annotation,
@@ -116,7 +116,7 @@ class Task:
 
     def outputs(self) -> Any:
         """``run()``'s return annotation (``typing.Any`` when it has none)."""
-        annotation = _run_signature(type(self), self.run).return_annotation
+        annotation = run_signature(self).return_annotation
         return Any if annotation is inspect.Signature.empty else annotation
 
     # -- building flows -------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class Task:
         return self
 
     def _bind_arguments(self, args: tuple, kwargs: dict) -> dict:
-        signature = _run_signature(type(self), self.run)
+        signature = run_signature(self)
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -430,17 +430,28 @@ def _operator(name: str, *operands: Any) -> Task:
     return getattr(operators, name)().bind(*operands)
 
 
+def run_signature(task: Task) -> inspect.Signature:
+    """``task.run``'s signature without ``self``, read once per class or decorated function.
+
+    Binding a flow reads it for every call and every keyed edge, so it is cached.
+    """
+    if isinstance(task, FunctionTask):  # run is the decorated function, set on the instance
+        try:
+            return _function_signature(task.run)
+        except TypeError:  # an unhashable callable
+            return inspect.signature(task.run)
+    return _class_signature(type(task))
+
+
+@functools.lru_cache(maxsize=1024)
+def _function_signature(fn: Callable) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
 @functools.lru_cache(maxsize=None)
-def _cached_signature(cls: type) -> inspect.Signature:
-    return inspect.signature(cls.run)
-
-
-def _run_signature(cls: type, run: Callable) -> inspect.Signature:
-    if cls is FunctionTask:
-        return inspect.signature(run)
-    signature = _cached_signature(cls)
-    parameters = list(signature.parameters.values())[1:]  # drop self
-    return signature.replace(parameters=parameters)
+def _class_signature(cls: type) -> inspect.Signature:
+    signature = inspect.signature(cls.run)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])  # drop self
 
 
 _RESERVED_ARGUMENTS = ("upstream_tasks", "mapped", "task_args", "flow")
@@ -449,7 +460,7 @@ _RESERVED_ARGUMENTS = ("upstream_tasks", "mapped", "task_args", "flow")
 def _check_run_signature(task: Task) -> None:
     """Reject, when the task is defined, a ``run()`` that calling the task could never fill."""
     try:
-        signature = _run_signature(type(task), task.run)
+        signature = run_signature(task)
     except (TypeError, ValueError) as exc:
         raise TaskDefinitionError(
             f"task {task.name!r}: cannot read the signature of {task.run!r} ({exc}); wrap it in a plain function"
