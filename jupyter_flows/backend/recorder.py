@@ -132,7 +132,10 @@ class BackendRecorder(RunListener):
         if self.write_error is not None:
             raise self.write_error
         final = "Failed" if state.is_failed() else "Cancelled" if state.is_cancelled() else "Success"
-        self.backend.set_flow_run_state(self.flow_run_id, final, state.message)
+        message = state.message
+        if not state.is_finished():  # paused tasks: resuming is only offered in memory so far
+            final, message = "Failed", f"{state.message} (a run of the backend cannot be resumed yet)"
+        self.backend.set_flow_run_state(self.flow_run_id, final, message)
 
     # -- writing -------------------------------------------------------------------------------
 

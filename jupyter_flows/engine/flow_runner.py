@@ -335,8 +335,8 @@ class FlowRunner:
             return Failed("Some reference tasks failed.", result=states)
         if not all(s.is_finished() for s in reference):
             paused = sorted(t.name for t, s in states.items() if s.is_paused())
-            return Running(f"Reference tasks are not finished; paused: {', '.join(paused) or 'none'}. "
-                           "Resume with flow.run(task_states={**state.result, task: Resume()})", result=states)
+            return Running(f"Reference tasks are not finished; paused: {', '.join(paused) or 'none'}",
+                           result=states)
         return Success("All reference tasks succeeded.", result=states)
 
     def _handled(self, old: State, new: State) -> State:

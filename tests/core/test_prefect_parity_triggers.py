@@ -194,3 +194,22 @@ def test_a_finished_mapped_task_given_back_feeds_its_children_results_downstream
     given = Mapped(map_states=[Success(result=10), Success(result=20)])
     state = flow.run(task_states={doubled: given})
     assert state.result[summed].result == 30
+
+
+@task(trigger=triggers.manual_only)
+def needs_approval():
+    return "approved"
+
+
+def test_a_paused_run_of_the_backend_ends_failed_naming_the_paused_task(backend):
+    from jupyter_flows.agent.execute import execute_flow_run
+
+    with Flow("approval in the backend") as flow:
+        needs_approval(upstream_tasks=[ok])
+    backend.create_project("parity")
+    run = backend.create_flow_run(flow_id=flow.register(project_name="parity"))
+    assert execute_flow_run(run["id"], backend=backend) == "Failed"
+    recorded = backend.get_flow_run(run["id"])
+    assert "paused: needs_approval" in recorded["state_message"]
+    assert "cannot be resumed yet" in recorded["state_message"]
+    assert {t["task_name"]: t["state"] for t in backend.get_task_runs(run["id"])}["needs_approval"] == "Paused"
