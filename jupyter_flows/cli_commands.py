@@ -17,13 +17,11 @@ from typing import Iterator
 import click
 
 from . import cli_json
-from .exceptions import ConfigurationError, JupyterFlowsError
+from .exceptions import ConfigurationError
 from .terminal import cell, console, local_time, log_line, log_text, print_table, safe
 
 #: Log lines read from the backend per query: a run's log never sits in memory whole.
 LOG_PAGE_SIZE = 1000
-#: Run states in which a process may be working on the run.
-LIVE_STATES = ("Submitted", "Running")
 _FULL_CLOCK = "%Y-%m-%d %H:%M:%S"
 
 
@@ -125,12 +123,7 @@ def delete_flow_run(flow_run_id: str) -> None:
     """Delete flow run FLOW_RUN_ID; a run that is Submitted or Running must be cancelled first."""
     backend = _backend()
     run = backend.get_flow_run(flow_run_id)
-    if run["state"] in LIVE_STATES:
-        raise JupyterFlowsError(
-            f"flow run {run['name']!r} ({run['id']}) is {run['state']}: a process may be working on it; "
-            f"cancel it first (`jupyter-flows cancel {run['id']}`) and delete it once it has ended"
-        )
-    backend.delete_flow_run(flow_run_id)
+    backend.delete_flow_run(flow_run_id, refuse_live=True)
     click.echo(f"Deleted flow run {safe(repr(run['name']))} ({run['id']}, {run['state']}) with its task runs "
                "and logs.")
 

@@ -45,6 +45,10 @@ class NotebookError(JupyterFlowsError, ValueError):
     """A notebook is missing, unreadable, of an unsupported version or failed to run."""
 
 
+class FlowRunActiveError(JupyterFlowsError):
+    """A change that needs a flow run nobody is working on was asked of a Submitted or Running run."""
+
+
 class FlowArchivedError(JupyterFlowsError, ValueError):
     """A run was asked of a flow version that a newer registration archived."""
 

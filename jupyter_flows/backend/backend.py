@@ -275,10 +275,14 @@ class Backend:
         with self._write("fail stale flow runs") as conn:
             return runs.fail_stale_runs(conn, max_silence_s, agents.run_agent_gone(max_silence_s))
 
-    def delete_flow_run(self, run_id: str) -> None:
-        """Remove a run with its history, task runs and logs."""
+    def delete_flow_run(self, run_id: str, refuse_live: bool = False) -> None:
+        """Remove a run with its history, task runs and logs.
+
+        ``refuse_live=True`` raises :class:`FlowRunActiveError` instead for a
+        Submitted or Running run, checked and deleted in one transaction.
+        """
         with self._write(f"delete flow run {run_id!r}") as conn:
-            runs.delete_flow_run(conn, run_id)
+            runs.delete_flow_run(conn, run_id, refuse_live)
 
     # -- agents -------------------------------------------------------------------------------
 

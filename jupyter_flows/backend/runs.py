@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from ..exceptions import FlowArchivedError, NotFoundError, ParameterError
+from ..exceptions import FlowArchivedError, FlowRunActiveError, NotFoundError, ParameterError
 from ..run_configs.base import validate_labels
 from .clock import db_now
 from .projects import flow_query, flow_row, new_id
@@ -225,7 +225,16 @@ def format_time(value: float | None) -> str:
     return datetime.datetime.fromtimestamp(value).isoformat(timespec="seconds")
 
 
-def delete_flow_run(conn: Connection, run_id: str) -> None:
+def delete_flow_run(conn: Connection, run_id: str, refuse_live: bool = False) -> None:
+    if refuse_live:
+        # Read under a row lock (SQLite's write transaction is exclusive already), so that no agent
+        # claims the run between this check and the delete.
+        row = conn.execute(select(flow_runs.c.name, flow_runs.c.state).where(flow_runs.c.id == run_id)
+                           .with_for_update()).first()
+        if row is not None and row.state in LIVE_STATES:
+            raise FlowRunActiveError(
+                f"flow run {row.name!r} ({run_id}) is {row.state}: a process may be working on it; cancel it "
+                f"first (`jupyter-flows cancel {run_id}`) and delete it once it has ended")
     for table in (logs, task_runs, flow_run_states):
         conn.execute(delete(table).where(table.c.flow_run_id == run_id))
     if conn.execute(delete(flow_runs).where(flow_runs.c.id == run_id)).rowcount == 0:

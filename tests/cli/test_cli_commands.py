@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from cli_helpers import assert_one_line_error, jf, write_flow_file
 
-from jupyter_flows.exceptions import ConfigurationError
+from jupyter_flows.exceptions import ConfigurationError, FlowRunActiveError
 
 MAPPED_FLOW = '''
 from jupyter_flows import Flow, Parameter, task
@@ -251,3 +251,13 @@ def test_allow_missing_kernel_registers_it_with_a_warning_about_the_agents_hosts
     assert len(warning) == 1 and warning[0].startswith("Warning: ") and "'gpu-env'" in warning[0]
     assert "agent" in warning[0]
     assert backend.get_flow_by_name("report")["storage"]["type"] == "Notebook"
+
+
+def test_backend_delete_refuses_a_claimed_run_when_asked_to_keep_live_runs(tmp_path, project, backend):
+    assert register(tmp_path, MAPPED_FLOW).returncode == 0
+    run = backend.create_flow_run(backend.get_flow_by_name("mapped-flow")["id"])
+    assert backend.claim_flow_run("agent-1", backend.get_flow(run["flow_id"])["labels"])["id"] == run["id"]
+
+    with pytest.raises(FlowRunActiveError, match="is Submitted"):
+        backend.delete_flow_run(run["id"], refuse_live=True)
+    assert backend.get_flow_run(run["id"])["state"] == "Submitted"
