@@ -1,4 +1,4 @@
-"""Text from the backend made safe to print on a terminal.
+"""What the CLI prints for people (tables, log lines, messages), made safe for a terminal.
 
 Flow names, run names, task names and log messages are written by whoever
 registers or runs a flow. Printed raw, an ANSI escape in one of them restyles
