@@ -17,8 +17,10 @@ from typing import Any, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from .. import config
+from ..exceptions import BackendError
 from . import agents, projects, runs, schema, task_runs
 from . import schedules as schedules_sql
 from .connection import display_url, migrate, open_engine, transaction
@@ -72,6 +74,20 @@ class Backend:
     def _write(self, doing: str):
         return transaction(self.engine, self.url, doing, write=True)
 
+    def _write_retrying(self, doing: str, work, attempts: int = 3):
+        """``work(conn)`` in a write transaction, run again when it lost a race on a unique key.
+
+        Two processes creating the same thing at once: the second one's insert
+        conflicts; its next attempt reads what the first one stored.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self._write(doing) as conn:
+                    return work(conn)
+            except BackendError as exc:
+                if attempt == attempts or not isinstance(exc.__cause__, IntegrityError):
+                    raise
+
     def close(self) -> None:
         """Close pooled connections (a new call reopens them)."""
         if self._engine is not None:
@@ -87,8 +103,8 @@ class Backend:
     def create_project(self, name: str, description: str | None = None) -> dict:
         """Create project ``name``, or return it if it exists (idempotent)."""
         name = projects.check_name(name, "project")
-        with self._write(f"create project {name!r}") as conn:
-            return projects.create_project(conn, name, description)
+        return self._write_retrying(f"create project {name!r}",
+                                    lambda conn: projects.create_project(conn, name, description))
 
     def list_projects(self) -> list[dict]:
         with self._read("list projects") as conn:
@@ -119,7 +135,8 @@ class Backend:
         missed-run policy (``"latest"``, the default, or ``"all"``).
         """
         name = projects.check_name(name, "flow")
-        with self._write(f"register flow {name!r}") as conn:
+
+        def register(conn):
             registered = projects.register_flow(
                 conn, project_name, name, storage=storage, run_config=run_config, executor=executor,
                 parameters=parameters, graph=graph, labels=labels, content_hash=content_hash,
@@ -127,6 +144,8 @@ class Backend:
             if schedule is not None or registered["new_version"]:
                 schedules_sql.set_schedule(conn, registered["id"], schedule, missed_runs)
             return registered
+
+        return self._write_retrying(f"register flow {name!r}", register)
 
     def list_flows(self, project_name: str | None = None, include_archived: bool = False) -> list[dict]:
         with self._read("list flows") as conn:

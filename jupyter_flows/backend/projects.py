@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any, Iterable
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ..exceptions import NotFoundError
@@ -74,6 +74,7 @@ def register_flow(conn: Connection, project_name: str, name: str, *, storage: di
                   location: str | None) -> dict:
     """Keep the latest version of ``name`` if unchanged, else add a version; see ``Backend.register_flow``."""
     project = project_row(conn, project_name)
+    _lock_flow_name(conn, project["id"], name)
     latest = conn.execute(
         select(flows).where(flows.c.project_id == project["id"], flows.c.name == name)
         .order_by(flows.c.version.desc()).limit(1)
@@ -107,6 +108,17 @@ def register_flow(conn: Connection, project_name: str, name: str, *, storage: di
     conn.execute(update(flows).where(flows.c.version_group_id == row["version_group_id"],
                                      flows.c.id != row["id"]).values(archived=True))
     return registration(row, new_version=True)
+
+
+def _lock_flow_name(conn: Connection, project_id: str, name: str) -> None:
+    """Registrations of one flow name wait for each other until the end of the transaction.
+
+    Otherwise two of them read the same latest version and both add the next
+    one (or both start a version group). SQLite's ``BEGIN IMMEDIATE`` already
+    serialises every write; PostgreSQL takes a lock on the name's hash.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"flow {project_id} {name}"})
 
 
 def list_flows(conn: Connection, project_name: str | None, include_archived: bool) -> list[dict]:

@@ -45,3 +45,45 @@ def test_two_final_states_at_once_leave_the_first_one_and_only_it(backend):
             overwritten.append(finals)
     other.close()
     assert overwritten == []
+
+
+def _register(backend, content_hash: str):
+    return backend.register_flow("tutorial", "hello-flow", storage=None, run_config=None, executor=None,
+                                 parameters=[], graph=None, labels=[], content_hash=content_hash)
+
+
+def _writers(backend, count):
+    """``count`` backends on the same database, each with its own connections, like processes."""
+    return [Backend(backend.url) for _ in range(count)]
+
+
+def test_twenty_registrations_of_one_unchanged_flow_at_once_store_one_version(backend, tutorial):
+    writers = _writers(backend, 20)
+    results = _race(*[lambda w=w: _register(w, "same") for w in writers])
+    assert [r for r in results if isinstance(r, Exception)] == []
+    stored = backend.list_flows("tutorial", include_archived=True)
+    assert [(f["version"], f["version_group_id"]) for f in stored] == [(1, results[0]["version_group_id"])]
+    assert sum(r["new_version"] for r in results) == 1
+    for w in writers:
+        w.close()
+
+
+def test_twenty_registrations_of_changed_versions_at_once_number_them_one_to_twenty(backend, tutorial):
+    writers = _writers(backend, 20)
+    results = _race(*[lambda w=w, i=i: _register(w, f"hash-{i}") for i, w in enumerate(writers)])
+    assert [r for r in results if isinstance(r, Exception)] == []
+    stored = backend.list_flows("tutorial", include_archived=True)
+    assert sorted(f["version"] for f in stored) == list(range(1, 21))
+    assert len({f["version_group_id"] for f in stored}) == 1
+    assert [f["version"] for f in stored if not f["archived"]] == [20]
+    for w in writers:
+        w.close()
+
+
+def test_twenty_processes_creating_one_project_at_once_get_the_same_one(backend):
+    writers = _writers(backend, 20)
+    results = _race(*[lambda w=w: w.create_project("shared") for w in writers])
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert len({r["id"] for r in results}) == 1
+    for w in writers:
+        w.close()
