@@ -1,10 +1,16 @@
 """State handlers on tasks and flows, called on every transition as in Prefect 1."""
 
+import os
+import sys
+
+import cloudpickle
 import pytest
 
 from jupyter_flows import Flow, context, task
 from jupyter_flows.engine import signals
 from jupyter_flows.engine.state import Failed, Success
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def recorder(calls):
@@ -154,3 +160,23 @@ def test_handlers_that_are_not_functions_are_refused_naming_them():
         task(lambda: 1, name="f", state_handlers=["not a function"])
     with pytest.raises(TypeError, match="flow 'x': on_failure must be a function"):
         Flow("x", on_failure=3)
+
+
+def _mark_handled(task, old, new):
+    if new.is_successful():
+        return Success(f"handled in pid {os.getpid()}", result=new.result)
+
+
+@task(state_handlers=[_mark_handled])
+def in_a_worker():
+    return os.getpid()
+
+
+def test_task_handlers_run_in_the_worker_process_of_a_process_executor():
+    from jupyter_flows.executors import LocalDaskExecutor
+
+    with Flow("handled in a worker") as flow:
+        result = in_a_worker()
+    state = flow.run(executor=LocalDaskExecutor(scheduler="processes", num_workers=1)).result[result]
+    assert state.result != os.getpid()
+    assert state.message == f"handled in pid {state.result}"
