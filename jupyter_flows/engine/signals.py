@@ -83,5 +83,6 @@ class ENDRUN(Signal):
         self.state = state
 
 
-# Prefect 1's name for the base class, for code that catches it.
+# Prefect 1's names for the base classes, for code that catches them.
+PrefectSignal = Signal
 PrefectStateSignal = StateSignal

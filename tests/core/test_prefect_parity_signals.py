@@ -16,7 +16,7 @@ from jupyter_flows.engine.state import (
 def test_each_signal_carries_its_state_whose_result_is_the_signal(signal, state_class):
     raised = signal("a message")
     assert not isinstance(raised, Exception)
-    assert isinstance(raised, BaseException)
+    assert isinstance(raised, signals.PrefectStateSignal) and isinstance(raised, signals.PrefectSignal)
     assert type(raised.state) is state_class
     assert raised.state.message == "a message"
     assert raised.state.result is raised
