@@ -154,7 +154,7 @@ class FlowRunner:
                 children = [self._arg(k) for k in ref.keys]
             else:
                 source = self._finished(upstream)
-                if not all(run.state.is_successful() and not run.state.is_skipped() for run in _as_list(source)):
+                if not all(_mappable(run.state, task) for run in _as_list(source)):
                     # Not mappable: run once, so that the trigger decides (TriggerFailed / Skipped).
                     per_edge.append((e, LIST if isinstance(source, list) else WHOLE, source, False))
                     lengths = None
@@ -447,6 +447,15 @@ def check_run_arguments(flow, parameters, executor, context_values, task_states)
         if task not in flow.tasks or not isinstance(state, State):
             raise ConfigurationError(f"task_states must map tasks of flow {flow.name!r} to states "
                                      f"(such as Resume()), got {task!r}: {state!r}")
+
+
+def _mappable(state: State, task) -> bool:
+    """Whether a mapped task maps over this upstream state, or runs once so that its checks decide.
+
+    A skipped upstream skips the mapped task (unless ``skip_on_upstream_skip=False``: then its
+    result, not a list, fails the mapping, as in Prefect 1).
+    """
+    return state.is_successful() and not (task.skip_on_upstream_skip and state.is_skipped())
 
 
 def _as_list(source) -> list:

@@ -213,3 +213,16 @@ def test_a_paused_run_of_the_backend_ends_failed_naming_the_paused_task(backend)
     assert "paused: needs_approval" in recorded["state_message"]
     assert "cannot be resumed yet" in recorded["state_message"]
     assert {t["task_name"]: t["state"] for t in backend.get_task_runs(run["id"])}["needs_approval"] == "Paused"
+
+
+def test_mapping_over_a_skipped_upstream_without_skipping_fails_as_unmappable():
+    @task(skip_on_upstream_skip=False)
+    def double(x):
+        return 2 * x
+
+    with Flow("skip map anyway") as flow:
+        doubled = double.map(skipped())
+    state = flow.run()
+    assert state.is_failed()
+    assert state.result[doubled].is_failed()
+    assert "Cannot map 'double' over 'skipped'" in state.result[doubled].message
