@@ -37,7 +37,10 @@ class Task:
     Options (all optional): ``name``; ``slug`` (the task's id in its flow,
     kept as given); ``max_retries`` with ``retry_delay`` (a
     :class:`~datetime.timedelta`, or seconds) to run again after a failure,
-    one never without the other; ``timeout`` (seconds or a timedelta);
+    one never without the other; ``timeout`` (seconds or a timedelta: past
+    it the run ends TimedOut; on process and dask executors the task's
+    process is killed, on threads it is abandoned and goes on in the
+    background, see :mod:`jupyter_flows.engine.timeouts`);
     ``trigger`` (from :mod:`jupyter_flows.triggers`), deciding from the
     upstream states whether to run; ``skip_on_upstream_skip``; ``nout`` so
     that ``a, b = t()`` unpacks (read from a ``-> Tuple[int, str]`` return
