@@ -5,7 +5,7 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { Flow, FlowRun, FlowRunDetail, FlowRunPage, LogPage, Project } from './types';
+import { Agent, Flow, FlowRun, FlowRunDetail, FlowRunPage, LogPage, Project } from './types';
 import { apiUrl, Query } from './url';
 
 /** A refusal from the API, carrying the server's message (which names the bad value). */
@@ -24,6 +24,10 @@ export class FlowsClient {
 
   async listProjects(): Promise<Project[]> {
     return (await this.request<{ projects: Project[] }>(['projects'])).projects;
+  }
+
+  async listAgents(): Promise<Agent[]> {
+    return (await this.request<{ agents: Agent[] }>(['agents'])).agents;
   }
 
   /** The latest version of each flow; with `archived`, every version (the panel's version picker lists them). */

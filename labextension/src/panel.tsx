@@ -1,7 +1,8 @@
 /**
  * The "Flows" left-sidebar panel: projects, their flows, each flow's recent
  * runs with state badges. Each flow has a version picker (its runs and the
- * Run button follow the version picked) and pages through older runs. It
+ * Run button follow the version picked) and pages through older runs; a
+ * Scheduled run says why it waits, and the header how many agents are live. It
  * reloads every 2 s while a shown run is active (every 10 s otherwise, to
  * pick up runs started elsewhere).
  */
@@ -17,7 +18,7 @@ import { elapsed, formatDuration, formatTimestamp, shortRunName } from './format
 import { FlowGroup, groupVersions, loadOlderRuns, mergeRunPages, RunList } from './paging';
 import { usePolling } from './polling';
 import { isActive } from './states';
-import { Flow, FlowRun, Project } from './types';
+import { Agent, Flow, FlowRun, Project } from './types';
 import { flowsIcon } from './icons';
 
 export const ACTIVE_REFRESH_MS = 2000;
@@ -84,6 +85,11 @@ function RunItem(props: { run: FlowRun; actions: PanelActions }): JSX.Element {
         <span className="jp-FlowsPanel-runName">{shortRunName(run.name, run.flow_name)}</span>
         <span className="jp-FlowsPanel-runMeta">{duration || formatTimestamp(run.created)}</span>
       </button>
+      {run.waiting_reason && (
+        <div className="jp-FlowsPanel-waiting" data-testid="run-waiting-reason">
+          Waiting: {run.waiting_reason}
+        </div>
+      )}
     </li>
   );
 }
@@ -189,6 +195,16 @@ function ProjectItem(props: { node: ProjectNode; actions: PanelActions; controls
   );
 }
 
+function AgentsStatus(props: { agents: Agent[] }): JSX.Element {
+  const live = props.agents.filter(agent => agent.live);
+  const title = live.map(agent => `${agent.host} [${agent.labels.join(', ')}]: ${agent.runs_in_flight} run(s)`).join('\n');
+  return (
+    <div className="jp-FlowsPanel-agents" data-testid="agents-status" data-live={live.length} title={title}>
+      {live.length ? `${live.length} agent(s) live` : 'No agent is running: new runs wait until one starts.'}
+    </div>
+  );
+}
+
 function FlowsPanelView(props: {
   client: FlowsClient;
   actions: PanelActions;
@@ -196,6 +212,7 @@ function FlowsPanelView(props: {
   isVisible: () => boolean;
 }): JSX.Element {
   const [tree, setTree] = React.useState<ProjectNode[] | null>(null);
+  const [agents, setAgents] = React.useState<Agent[] | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [trigger, setTrigger] = React.useState(0);
   const choices = React.useRef<Choices>(new Map());
@@ -236,8 +253,9 @@ function FlowsPanelView(props: {
         return false; // a collapsed sidebar asks nothing; showing it again reloads at once
       }
       try {
-        const loaded = await loadTree(props.client, choices.current);
+        const [loaded, listed] = await Promise.all([loadTree(props.client, choices.current), props.client.listAgents()]);
         setTree(loaded);
+        setAgents(listed);
         setError(null);
         return loaded.some(node => node.flows.some(f => f.runs.runs.some(run => isActive(run.state))));
       } catch (e) {
@@ -259,6 +277,7 @@ function FlowsPanelView(props: {
           ⟳
         </button>
       </div>
+      {agents && <AgentsStatus agents={agents} />}
       {error && (
         <div className="jp-FlowsPanel-error" data-testid="flows-panel-error">
           {error}

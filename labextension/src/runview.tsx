@@ -244,6 +244,12 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
         <dd>{formatTimestamp(run.created)}</dd>
         <dt>Duration</dt>
         <dd>{formatDuration(elapsed(run.start_time, run.end_time, now)) || '—'}</dd>
+        {run.waiting_reason && (
+          <>
+            <dt>Waiting</dt>
+            <dd data-testid="run-waiting-reason">{run.waiting_reason}</dd>
+          </>
+        )}
         {run.state_message && (
           <>
             <dt>Message</dt>

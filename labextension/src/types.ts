@@ -51,6 +51,18 @@ export interface FlowRun {
   output_path: string | null;
   /** `output_path` relative to the server's root directory, when it lies under it (openable in JupyterLab). */
   output_notebook?: string | null;
+  /** Why a Scheduled run is not picked up ("no agent is running", a missing label); null otherwise. */
+  waiting_reason?: string | null;
+}
+
+export interface Agent {
+  id: string;
+  host: string;
+  labels: string[];
+  last_seen: number;
+  runs_in_flight: number;
+  /** Seen within the stale threshold (two heartbeat intervals). */
+  live: boolean;
 }
 
 export type TaskRun = TimedTaskRun & {

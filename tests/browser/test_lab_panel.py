@@ -283,3 +283,23 @@ def test_the_panel_pages_through_older_runs_and_picks_a_flow_version(page, lab, 
     started = open_run_id(page)
     assert backend.get_flow_run(started)["flow_id"] == second
     expect(flow.locator(f'[data-run-id="{started}"]')).to_have_count(1)
+
+
+def test_a_run_no_agent_can_take_says_why_it_waits_in_the_panel_and_its_view(page, lab, agent, hello_flow_id):
+    from jupyter_flows.backend import Client
+
+    run_id = Client().create_flow_run(hello_flow_id, labels=["gpu-test"])
+    open_lab(page, lab)
+    open_flows_panel(page)
+
+    expect(page.get_by_test_id("agents-status")).to_have_attribute("data-live", "1", timeout=30_000)
+    expect(page.get_by_test_id("agents-status")).to_have_text("1 agent(s) live")
+    item = flow_item(page, "tutorial", "hello-flow").locator(f'[data-run-id="{run_id}"]')
+    expect(item.get_by_test_id("run-waiting-reason")).to_have_text(
+        "Waiting: no live agent has the labels it needs: gpu-test")
+    item.locator("button").click()
+    view = run_view(page, run_id)
+    expect(view.get_by_test_id("run-waiting-reason")).to_have_text("no live agent has the labels it needs: gpu-test")
+    expect(view.locator(".jp-FlowsRunView-body")).to_have_attribute("data-state", "Scheduled")
+    view.get_by_test_id("cancel-run").click()
+    expect(view.get_by_test_id("run-waiting-reason")).to_have_count(0)

@@ -14,7 +14,7 @@ NO_TOKEN = {"Authorization": ""}
 
 
 @pytest.mark.parametrize("method,path", [
-    ("GET", ("projects",)), ("GET", ("flows",)), ("GET", ("flow-runs",)), ("GET", ("flow-runs", "some-id")),
+    ("GET", ("projects",)), ("GET", ("agents",)), ("GET", ("flows",)), ("GET", ("flow-runs",)), ("GET", ("flow-runs", "some-id")),
     ("GET", ("flow-runs", "some-id", "logs")), ("POST", ("flow-runs",)), ("POST", ("flow-runs", "some-id", "cancel")),
     ("POST", ("notebooks", "register")),
 ])

@@ -79,6 +79,15 @@ class ProjectsHandler(FlowsAPIHandler):
         self.reply({"projects": await self.call(self.backend.list_projects)})
 
 
+class AgentsHandler(FlowsAPIHandler):
+    """``GET agents``: the agents that registered with the backend, each with ``live`` (seen lately)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply({"agents": views.agents(await self.call(self.backend.list_agents))})
+
+
 class FlowsHandler(FlowsAPIHandler):
     """``GET flows?project=P&archived=true``: flows with their versions, parameters and storage kind."""
 
@@ -92,7 +101,8 @@ class FlowsHandler(FlowsAPIHandler):
 
 
 class FlowRunsHandler(FlowsAPIHandler):
-    """``GET flow-runs?flow_id=&project=&state=&limit=&offset=`` (newest first); ``POST flow-runs`` starts one."""
+    """``GET flow-runs?flow_id=&project=&state=&limit=&offset=`` (newest first, with ``waiting_reason``);
+    ``POST flow-runs`` starts one."""
 
     @web.authenticated
     @authorized
@@ -107,7 +117,8 @@ class FlowRunsHandler(FlowsAPIHandler):
         # One more than asked tells whether a next page exists without counting every run.
         runs = await self.call(self.backend.list_flow_runs, flow_id=flow_id, project_name=project,
                                state=states, limit=limit + 1, offset=offset)
-        self.reply(views.flow_run_page(runs, limit, offset))
+        reasons = await self.call(views.waiting_reasons, runs[:limit], self.backend.waiting_reason)
+        self.reply(views.flow_run_page(runs, limit, offset, reasons))
 
     @web.authenticated
     @authorized
@@ -123,7 +134,7 @@ class FlowRunsHandler(FlowsAPIHandler):
 
 
 class FlowRunHandler(FlowsAPIHandler):
-    """``GET flow-runs/<id>``: the run, its state history and its task runs."""
+    """``GET flow-runs/<id>``: the run, its state history, its task runs and why it waits (Scheduled)."""
 
     @web.authenticated
     @authorized
@@ -132,7 +143,8 @@ class FlowRunHandler(FlowsAPIHandler):
         run = await self.call(self.backend.get_flow_run, run_id)
         run = await self.call(settled, self.backend, run)  # a run gone silent shows as lost, not Running
         task_runs = await self.call(self.backend.get_task_runs, run_id)
-        self.reply(views.flow_run_detail(run, task_runs, self.root_dir))
+        reasons = await self.call(views.waiting_reasons, [run], self.backend.waiting_reason)
+        self.reply(views.flow_run_detail(run, task_runs, self.root_dir, reasons))
 
 
 class FlowRunLogsHandler(FlowsAPIHandler):
@@ -206,6 +218,7 @@ def setup_handlers(web_app, backend) -> None:
     base = url_path_join(web_app.settings["base_url"], "jupyter-flows", "api")
     web_app.add_handlers(".*$", [
         (url_path_join(base, "projects"), ProjectsHandler),
+        (url_path_join(base, "agents"), AgentsHandler),
         (url_path_join(base, "flows"), FlowsHandler),
         (url_path_join(base, "flow-runs"), FlowRunsHandler),
         (url_path_join(base, "flow-runs", _ID), FlowRunHandler),

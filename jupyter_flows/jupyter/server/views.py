@@ -9,6 +9,7 @@ values of secret-looking env names (``redaction``) in every run config it shows.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from ...backend import FINISHED_STATES
 from ...redaction import mask_run_config
@@ -45,20 +46,49 @@ def flow_summaries(flows: list[dict], include_archived: bool) -> list[dict]:
             for flow in flows if include_archived or not flow["archived"]]
 
 
-def flow_run(run: dict) -> dict:
-    """A flow run as the backend gives it, its run config's secret-looking env values masked."""
-    return {**run, "run_config": mask_run_config(run["run_config"])}
+AGENT_FIELDS = ("id", "host", "labels", "last_seen", "runs_in_flight", "live")
 
 
-def flow_run_page(runs: list[dict], limit: int, offset: int) -> dict:
+def agents(records: list[dict]) -> list[dict]:
+    """The agents as the Lab shows them."""
+    return [{field: record[field] for field in AGENT_FIELDS} for record in records]
+
+
+def waiting_reasons(runs: list[dict], reason_of: Callable[[dict], str | None]) -> dict[str, str | None]:
+    """Why each Scheduled run waits, by run id (``Backend.waiting_reason``), asked once per set of labels.
+
+    The reason depends only on the run's labels and the live agents, so a
+    page of runs costs one question per distinct label set, not one per run.
+    """
+    by_labels: dict[tuple, str | None] = {}
+    reasons = {}
+    for run in runs:
+        if run["state"] == "Scheduled":
+            labels = tuple(sorted(run["labels"]))
+            if labels not in by_labels:
+                by_labels[labels] = reason_of(run)
+            reasons[run["id"]] = by_labels[labels]
+    return reasons
+
+
+def flow_run(run: dict, reasons: dict[str, str | None] | None = None) -> dict:
+    """A flow run as the backend gives it, its run config's secret-looking env values masked.
+
+    ``waiting_reason`` says why a Scheduled run is not picked up (``reasons``); null otherwise.
+    """
+    return {**run, "run_config": mask_run_config(run["run_config"]),
+            "waiting_reason": (reasons or {}).get(run["id"])}
+
+
+def flow_run_page(runs: list[dict], limit: int, offset: int, reasons: dict[str, str | None]) -> dict:
     """A page of runs from a listing asked for ``limit + 1`` of them (the extra one says a next page exists)."""
-    return {"flow_runs": [flow_run(run) for run in runs[:limit]], "limit": limit, "offset": offset,
+    return {"flow_runs": [flow_run(run, reasons) for run in runs[:limit]], "limit": limit, "offset": offset,
             "has_more": len(runs) > limit}
 
 
-def flow_run_detail(run: dict, task_runs: list[dict], root_dir: str | Path) -> dict:
+def flow_run_detail(run: dict, task_runs: list[dict], root_dir: str | Path, reasons: dict[str, str | None]) -> dict:
     """A run with its task runs, and its output notebook relative to the root when it lies under it."""
-    return {**flow_run(run), "task_runs": task_runs, "output_notebook": relative_to_root(run.get("output_path"), root_dir),
+    return {**flow_run(run, reasons), "task_runs": task_runs, "output_notebook": relative_to_root(run.get("output_path"), root_dir),
             "finished": run["state"] in FINISHED_STATES}
 
 
