@@ -5,7 +5,7 @@ Missing docker or debootstrap fails these tests: ``tests/run.sh`` installs them.
 
 from __future__ import annotations
 
-import os
+import importlib.metadata
 import signal
 import subprocess
 import sys
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
 from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL  # noqa: E402
 
 RUNTIME_IMAGE = "jupyter-flows-test-runtime:latest"
+NOTEBOOK_IMAGE = "jupyter-flows-test-notebook:latest"
 
 
 @pytest.fixture(scope="session")
@@ -45,9 +46,8 @@ def docker_client(docker_daemon, monkeypatch, tmp_path):
     client.close()
 
 
-@pytest.fixture(scope="session")
-def runtime_image(docker_daemon):
-    """An image with this jupyter-flows and its run dependencies (built by Docker storage, cached by layers)."""
+def build_image(daemon: DockerDaemon, image: str, python_dependencies=()) -> str:
+    """Build ``image`` with Docker storage from the base image (layers cached in the daemon between runs)."""
     from jupyter_flows import Flow, task
     from jupyter_flows.storage import Docker
 
@@ -55,17 +55,28 @@ def runtime_image(docker_daemon):
     def noop():
         return None
 
-    with Flow("runtime") as flow:
+    with Flow("image") as flow:
         noop()
-    saved = {name: os.environ.get(name) for name in ("DOCKER_HOST", "JUPYTER_FLOWS_WHEEL_CACHE")}
-    os.environ.update(DOCKER_HOST=docker_daemon.base_url, JUPYTER_FLOWS_WHEEL_CACHE=str(cache_dir() / "wheels"))
-    try:
-        name, tag = RUNTIME_IMAGE.split(":")
-        Docker(base_image=BASE_IMAGE, image_name=name, image_tag=tag).add_flow(flow)
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
-    return RUNTIME_IMAGE
+    name, tag = image.split(":")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", daemon.base_url)
+        patch.setenv("JUPYTER_FLOWS_WHEEL_CACHE", str(cache_dir() / "wheels"))
+        Docker(base_image=BASE_IMAGE, python_dependencies=python_dependencies, image_name=name,
+               image_tag=tag).add_flow(flow)
+    return image
+
+
+@pytest.fixture(scope="session")
+def runtime_image(docker_daemon):
+    """An image with this jupyter-flows and its run dependencies."""
+    return build_image(docker_daemon, RUNTIME_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def notebook_image(docker_daemon):
+    """The runtime image plus papermill and ipykernel (at this machine's versions), for notebook flows."""
+    pinned = [f"{name}=={importlib.metadata.version(name)}" for name in ("papermill", "ipykernel")]
+    return build_image(docker_daemon, NOTEBOOK_IMAGE, pinned)
 
 
 class DockerAgentProcess:

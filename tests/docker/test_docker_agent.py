@@ -274,3 +274,56 @@ def test_agent_start_with_an_unreachable_daemon_exits_naming_docker_host(tmp_pat
     assert result.returncode == 1
     assert "cannot reach the Docker daemon" in result.stderr and "DOCKER_HOST" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+SCRIPT_FLOW = f'''
+import os
+
+import jupyter_flows
+from jupyter_flows import Flow, task
+from jupyter_flows.run_configs import DockerRun
+from jupyter_flows.storage import Script
+
+
+@task
+def where():
+    jupyter_flows.context.get("logger").info(f"script run in a container: {{os.path.exists('/.dockerenv')}}")
+
+
+with Flow("script-flow") as flow:
+    where()
+
+flow.storage = Script(__file__)
+flow.run_config = DockerRun(image="{RUNTIME_IMAGE}")
+'''
+
+
+def test_flow_in_script_storage_runs_from_its_file_mounted_read_only(
+        tmp_path, backend, docker_client, runtime_image, start_docker_agent):
+    flow = register_file(backend, write_flow_file(tmp_path, SCRIPT_FLOW, "script_flow.py"))
+    assert flow["storage"]["type"] == "Script"
+    start_docker_agent()
+
+    run = backend.create_flow_run(flow["id"])
+
+    assert wait_for_state(backend, run["id"], timeout=60)["state"] == "Success"
+    assert "script run in a container: True" in log_messages(backend, run["id"])
+
+
+def test_notebook_flow_runs_in_a_container_and_writes_its_output_notebook_on_the_host(
+        backend, docker_client, notebook_image, start_docker_agent):
+    from jupyter_flows import Flow
+    from jupyter_flows.run_configs import DockerRun
+    from jupyter_flows.storage import Notebook
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "files" / "params.ipynb"
+    backend.create_project("notebooks")
+    flow = Flow("analysis", storage=Notebook(notebook), run_config=DockerRun(image=notebook_image))
+    run = backend.create_flow_run(flow.register(project_name="notebooks"), parameters={"name": "Zaphod"})
+    start_docker_agent()
+
+    finished = wait_for_state(backend, run["id"], timeout=120)
+
+    assert finished["state"] == "Success", finished["state_message"]
+    assert Path(finished["output_path"]).is_file()
+    assert "Zaphod" in Path(finished["output_path"]).read_text()
