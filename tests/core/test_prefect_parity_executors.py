@@ -133,3 +133,12 @@ def test_a_file_handler_on_the_root_logger_receives_task_lines(tmp_path):
         logging.getLogger().removeHandler(handler)
         handler.close()
     assert "written to the file" in (tmp_path / "run.log").read_text()
+
+
+def test_the_executor_form_shows_and_keeps_the_synchronous_scheduler_and_debug():
+    from jupyter_flows.jupyter.widgets.executor_picker import ExecutorPicker
+
+    picker = ExecutorPicker(LocalDaskExecutor(scheduler="sync"))
+    assert picker.executor() == LocalDaskExecutor(scheduler="synchronous")
+    picker = ExecutorPicker(DaskExecutor(debug=True))
+    assert picker.executor().debug is True

@@ -29,7 +29,7 @@ class ExecutorPicker(widgets.VBox):
         style = {"description_width": "8em"}
         self.kind = widgets.Dropdown(options=KINDS, value="LocalExecutor", description="Executor", style=style,
                                      layout=widgets.Layout(width="40em"))
-        self.scheduler = widgets.ToggleButtons(options=["threads", "processes"], value="threads",
+        self.scheduler = widgets.ToggleButtons(options=["threads", "processes", "synchronous"], value="threads",
                                                description="Pool of", style=style)
         self.num_workers = widgets.BoundedIntText(value=0, min=0, max=1024, description="Workers",
                                                   style=style, layout=widgets.Layout(width="14em"))
@@ -102,7 +102,8 @@ class ExecutorPicker(widgets.VBox):
         if self.n_workers.value:
             cluster_kwargs["n_workers"] = self.n_workers.value
         return DaskExecutor(cluster_class=self._kept.cluster_class, cluster_kwargs=cluster_kwargs,
-                            adapt_kwargs=self._kept.adapt_kwargs, client_kwargs=self._kept.client_kwargs)
+                            adapt_kwargs=self._kept.adapt_kwargs, client_kwargs=self._kept.client_kwargs,
+                            debug=self._kept.debug)
 
     def on_change(self, callback) -> None:
         """Call ``callback()`` whenever any control of the form changes."""
