@@ -67,7 +67,8 @@ def _in_thread(task, inputs: dict, entries: list) -> Any:
     if worker.is_alive():
         if hasattr(task, "on_timeout"):
             task.on_timeout()
-            raise TaskTimedOut(f"Task timed out after {task.timeout:g} seconds; its notebook run was stopped")
+            raise TaskTimedOut(f"Task timed out after {task.timeout:g} seconds; its on_timeout() stopped its work "
+                               "(a notebook task stops its kernel)")
         raise TaskTimedOut(
             f"Task timed out after {task.timeout:g} seconds; it ran in a thread, which cannot be stopped: "
             "its code goes on in the background and its result is discarded"
