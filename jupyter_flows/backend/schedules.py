@@ -22,11 +22,12 @@ late.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 from typing import Iterable
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -57,7 +58,7 @@ def set_schedule(conn: Connection, flow_id: str, schedule: dict | None, missed_r
         raise FlowArchivedError(f"flow {flow['name']!r} version {flow['version']} (id {flow_id}) is archived; "
                                 "a schedule goes on the current version")
     group = flow["version_group_id"]
-    current = _schedule_row(conn, group)
+    current = _schedule_row(conn, group, lock=True)
     if schedule is None:
         if current is not None:
             remove_future_runs(conn, group)
@@ -89,7 +90,7 @@ def set_paused(conn: Connection, flow_id: str, paused: bool) -> dict:
     """Pause (removing the runs it created that have not started) or resume a flow's schedule."""
     flow = flow_row(conn, flow_id)
     group = flow["version_group_id"]
-    current = _schedule_row(conn, group)
+    current = _schedule_row(conn, group, lock=True)
     if current is None:
         action = "pause" if paused else "resume"
         raise ScheduleError(f"flow {flow['name']!r} has no schedule to {action}; give it one with "
@@ -118,13 +119,21 @@ def remove_future_runs(conn: Connection, group: str) -> int:
 def stop_archived(conn: Connection, flow_id: str) -> None:
     """After an archive: a schedule whose flow version is archived creates nothing, and loses its future runs."""
     group = flow_row(conn, flow_id)["version_group_id"]
-    current = _schedule_row(conn, group)
+    current = _schedule_row(conn, group, lock=True)
     if current is not None and flow_row(conn, current["flow_id"])["archived"]:
         remove_future_runs(conn, group)
 
 
-def _schedule_row(conn: Connection, group: str):
-    return conn.execute(select(schedules).where(schedules.c.version_group_id == group)).mappings().first()
+def _schedule_row(conn: Connection, group: str, lock: bool = False):
+    """The group's schedule row; ``lock`` waits for (and then holds off) a scheduler pass using it.
+
+    On PostgreSQL a pass holds its schedules' rows (``FOR UPDATE``) until it
+    commits, so a pause, a new schedule or an archive that changes the row
+    waits for the pass and then removes the runs it created. SQLite
+    serialises the write transactions anyway.
+    """
+    query = select(schedules).where(schedules.c.version_group_id == group)
+    return conn.execute(query.with_for_update() if lock else query).mappings().first()
 
 
 def schedule_info(conn: Connection, group: str, now: float | None = None) -> dict | None:
@@ -164,57 +173,104 @@ def describe(schedule: Schedule) -> str:
 def create_scheduled_runs(conn: Connection, cache: dict, horizon_s: float, min_runs: int) -> int:
     """One scheduler pass over every active schedule (see ``Backend.create_scheduled_runs``).
 
-    ``cache`` maps ``(version group, updated)`` to the parsed schedule, so a
-    pass parses only schedules that changed since the last one.
+    ``cache`` holds what a pass may reuse: the parsed schedules by ``(version
+    group, updated)`` (so a pass reads and parses only schedules that changed)
+    and the compiled insert.
     """
     now = conn.execute(select(db_now())).scalar_one()
+    active = active_schedules(conn)
+    _parse_missing(conn, cache, active)
     rows, until = [], {}
-    for row in active_schedules(conn):
-        key = (row["version_group_id"], row["updated"])
-        schedule = cache.get(key)
-        if schedule is None:
-            schedule = cache[key] = schedule_from_dict(row["schedule"])
-        planned, until_ts = plan_runs(schedule, row["scheduled_until"], now, horizon_s, min_runs,
-                                      row["missed_runs"])
-        rows += [run_row(row, event, now, message) for event, message in planned]
-        if until_ts != row["scheduled_until"]:
-            until[row["version_group_id"]] = until_ts
-    created = insert_runs(conn, rows)
+    for row in active:
+        planned, until_ts = plan_runs(cache[(row.version_group_id, row.updated)], row.scheduled_until, now,
+                                      horizon_s, min_runs, row.missed_runs)
+        if planned:
+            rows += _run_rows(row, planned, now)
+        if until_ts != row.scheduled_until:
+            until[row.version_group_id] = until_ts
+    created = insert_runs(conn, cache, rows, now)
     advance(conn, until)
     return created
 
 
-def active_schedules(conn: Connection):
-    """Rows of the schedules that create runs: not paused, on a flow version that is not archived."""
-    query = (select(schedules, flows.c.name, flows.c.labels.label("flow_labels"))
+def active_schedules(conn: Connection) -> list:
+    """The schedules that create runs (not paused, on a flow version not archived), without their JSON."""
+    query = (select(schedules.c.version_group_id, schedules.c.flow_id, schedules.c.updated,
+                    schedules.c.scheduled_until, schedules.c.missed_runs, flows.c.name,
+                    flows.c.labels.label("flow_labels"))
              .join(flows, flows.c.id == schedules.c.flow_id)
-             .where(schedules.c.paused.is_(False), flows.c.archived.is_(False)))
-    return conn.execute(query).mappings().all()
+             .where(schedules.c.paused.is_(False), flows.c.archived.is_(False))
+             .order_by(schedules.c.version_group_id)  # one lock order for every pass
+             .with_for_update(of=schedules))  # see _schedule_row
+    return conn.execute(query).all()
 
 
-def insert_runs(conn: Connection, rows: list[dict]) -> int:
-    """Insert scheduled runs, skipping any whose (group, time, clock) exists; return how many were new."""
+def _parse_missing(conn: Connection, cache: dict, active: list) -> None:
+    missing = [row.version_group_id for row in active if (row.version_group_id, row.updated) not in cache]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start:start + 500]
+        query = select(schedules.c.version_group_id, schedules.c.updated, schedules.c.schedule).where(
+            schedules.c.version_group_id.in_(chunk))
+        for group, updated, data in conn.execute(query):
+            cache[(group, updated)] = schedule_from_dict(data)
+
+
+#: The columns of a scheduled run, in the order :func:`_run_rows` builds them (the table's order, which
+#: is the compiled insert's: sqlite3 then takes the tuples as they are).
+RUN_COLUMNS = ("id", "flow_id", "name", "parameters", "labels", "state", "state_message", "created",
+               "scheduled_start_time", "version_group_id", "clock_key")
+
+
+def _run_rows(row, planned: list, now: float) -> list[tuple]:
+    """Rows (tuples in :data:`RUN_COLUMNS` order) of a schedule's planned events.
+
+    JSON values are encoded once per clock, not per run: a pass may create
+    tens of thousands of runs.
+    """
+    encoded: dict = {}
+    rows = []
+    for event, message in planned:
+        values = encoded.get(event.clock_key)
+        if values is None:
+            labels = sorted(set(row.flow_labels or ()) | set(event.labels))
+            values = encoded[event.clock_key] = (json.dumps(event.parameter_defaults), json.dumps(labels))
+        run_id = new_id()
+        rows.append((run_id, row.flow_id, f"{row.name}-{run_id[:8]}", values[0], values[1], "Scheduled", message,
+                     now, event.timestamp, row.version_group_id, event.clock_key))
+    return rows
+
+
+def insert_runs(conn: Connection, cache: dict, rows: list[tuple], now: float) -> int:
+    """Insert scheduled runs, skipping any whose (group, time, clock) exists; return how many were new.
+
+    One ``executemany`` straight to the driver (SQLAlchemy's per-row parameter
+    handling costs more than the insert). The runs this pass inserted are
+    those it stamped ``created = now`` (by the database's clock): their
+    "Scheduled" history rows are copied from them in one statement.
+    """
     if not rows:
         return 0
+    if "insert_runs" not in cache:
+        cache["insert_runs"] = _compile_insert(conn)
+    sql, order = cache["insert_runs"]
+    if order is None:  # a driver taking named parameters (psycopg)
+        rows = [dict(zip(RUN_COLUMNS, row)) for row in rows]
+    elif order != RUN_COLUMNS:
+        index = [RUN_COLUMNS.index(name) for name in order]
+        rows = [tuple(row[i] for i in index) for row in rows]
+    conn.exec_driver_sql(sql, rows)
+    mine = select(flow_runs.c.id, literal("Scheduled"), flow_runs.c.state_message, flow_runs.c.created).where(
+        flow_runs.c.created == now, flow_runs.c.clock_key.is_not(None))
+    added = conn.execute(insert(flow_run_states).from_select(["flow_run_id", "state", "message", "timestamp"], mine),
+                         execution_options={"preserve_rowcount": True})
+    return added.rowcount
+
+
+def _compile_insert(conn: Connection) -> tuple[str, tuple | None]:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(flow_runs).on_conflict_do_nothing().returning(flow_runs.c.id)
-    created = {row[0] for row in conn.execute(statement, rows)}
-    if created:
-        conn.execute(insert(flow_run_states), [
-            {"flow_run_id": row["id"], "state": "Scheduled", "message": row["state_message"],
-             "timestamp": row["created"]} for row in rows if row["id"] in created])
-    return len(created)
-
-
-def run_row(schedule_row, event, now: float, message: str | None) -> dict:
-    """The ``flow_runs`` row of one clock event of a schedule."""
-    run_id = new_id()
-    labels = sorted(set(schedule_row["flow_labels"] or ()) | set(event.labels))
-    return {"id": run_id, "flow_id": schedule_row["flow_id"], "name": f"{schedule_row['name']}-{run_id[:8]}",
-            "parameters": dict(event.parameter_defaults), "labels": labels, "run_config": None,
-            "state": "Scheduled", "state_message": message, "created": now,
-            "scheduled_start_time": event.timestamp, "version_group_id": schedule_row["version_group_id"],
-            "clock_key": event.clock_key}
+    statement = dialect.insert(flow_runs).values({name: bindparam(name) for name in RUN_COLUMNS})
+    compiled = statement.on_conflict_do_nothing().compile(dialect=conn.dialect)
+    return str(compiled), (tuple(compiled.positiontup) if compiled.positional else None)
 
 
 def advance(conn: Connection, until: dict[str, float]) -> None:
