@@ -33,6 +33,10 @@ class BackendError(JupyterFlowsError):
     """The backend cannot be reached, or refused a write."""
 
 
+class NameTooLongError(JupyterFlowsError, ValueError):
+    """A name is longer than the backend stores for its kind (see ``backend.names.NAME_LIMITS``)."""
+
+
 class NotFoundError(JupyterFlowsError, LookupError):
     """A project, flow or flow run that was asked for does not exist."""
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import config
 from ..exceptions import BackendError
-from . import agents, projects, runs, schema, task_runs
+from . import agents, names, projects, runs, schema, task_runs
 from . import schedules as schedules_sql
 from .connection import display_url, migrate, open_engine, transaction
 from .runs import FINISHED_STATES, FLOW_RUN_STATES
@@ -102,7 +102,7 @@ class Backend:
 
     def create_project(self, name: str, description: str | None = None) -> dict:
         """Create project ``name``, or return it if it exists (idempotent)."""
-        name = projects.check_name(name, "project")
+        name = names.check_name(name, "project")
         return self._write_retrying(f"create project {name!r}",
                                     lambda conn: projects.create_project(conn, name, description))
 
@@ -134,7 +134,7 @@ class Backend:
         version registered again keeps it. ``missed_runs`` is the schedule's
         missed-run policy (``"latest"``, the default, or ``"all"``).
         """
-        name = projects.check_name(name, "flow")
+        name = names.check_name(name, "flow")
 
         def register(conn):
             registered = projects.register_flow(
@@ -195,6 +195,8 @@ class Backend:
         from ..run_configs import run_config_from_dict
 
         runs.check_state(state)
+        if run_name is not None:
+            names.check_length(run_name, "flow run")
         if run_config is not None and not isinstance(run_config, dict):
             run_config = run_config.to_dict()
         if run_config is not None:

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ..exceptions import NotFoundError
+from .names import check_graph_names
 from .schema import flows, projects
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def check_name(name: Any, what: str) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"a {what} needs a non-empty name, got {name!r}")
-    if len(name) > 200:
-        raise ValueError(f"a {what} name may have at most 200 characters, got {len(name)}: {name[:40]!r}...")
-    return name.strip()
 
 
 def create_project(conn: Connection, name: str, description: str | None) -> dict:
@@ -73,6 +66,7 @@ def register_flow(conn: Connection, project_name: str, name: str, *, storage: di
                   labels: Iterable[str] | None, content_hash: str, idempotency_key: str | None,
                   location: str | None) -> dict:
     """Keep the latest version of ``name`` if unchanged, else add a version; see ``Backend.register_flow``."""
+    check_graph_names(name, graph)
     project = project_row(conn, project_name)
     _lock_flow_name(conn, project["id"], name)
     latest = conn.execute(
