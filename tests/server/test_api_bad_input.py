@@ -123,3 +123,16 @@ async def test_nul_bytes_and_5000_character_paths_in_a_register_request_are_a_40
     status, body = await api("POST", "notebooks", "register", body=request)
 
     assert_refused(status, body, expected)
+
+
+@pytest.mark.parametrize("path,body,expected", [
+    (("flow-runs",), {"flow_id": "f", "parameter": {"n": 1}},
+     "unknown field 'parameter' in the request body; accepted fields: flow_id, parameters, labels, run_name"),
+    (("notebooks", "register"), {"path": "a.ipynb", "project": "p", "output": "runs"},
+     "unknown field 'output' in the request body; accepted fields: path, project, name, output_dir"),
+])
+async def test_a_misspelt_body_field_is_a_400_naming_the_accepted_ones(api, backend, path, body, expected):
+    status, answer = await api("POST", *path, body=body)
+
+    assert_refused(status, answer, expected)
+    assert backend.list_flow_runs() == []

@@ -82,8 +82,12 @@ def states(raws: list[str]) -> list[str] | None:
     return wanted or None
 
 
-def json_object(body: bytes) -> dict:
-    """The request body as a JSON object of bounded size and depth; anything else is refused."""
+def json_object(body: bytes, accepted: tuple[str, ...]) -> dict:
+    """The request body as a JSON object of bounded size and depth, with only ``accepted`` fields.
+
+    An unknown field is refused rather than ignored: a misspelt ``parameter``
+    would otherwise start a run with the defaults.
+    """
     if len(body) > MAX_BODY:
         raise BadRequest(f"the request body may have at most {MAX_BODY} bytes, got {len(body)}", status=413)
     try:
@@ -97,6 +101,10 @@ def json_object(body: bytes) -> dict:
                          "of objects and lists")
     if not isinstance(data, dict):
         raise BadRequest(f"the request body must be a JSON object, got {type(data).__name__}: {_short(data)}")
+    unknown = sorted(set(data) - set(accepted))
+    if unknown:
+        raise BadRequest(f"unknown field {_clip(repr(unknown[0]))} in the request body; "
+                         f"accepted fields: {', '.join(accepted)}")
     return data
 
 

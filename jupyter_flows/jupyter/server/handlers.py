@@ -123,7 +123,7 @@ class FlowRunsHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.checked(checks.json_object, self.request.body)
+        body = self.checked(checks.json_object, self.request.body, ("flow_id", "parameters", "labels", "run_name"))
         flow_id = self.checked(checks.text, body, "flow_id", required=True)
         parameters = self.checked(checks.mapping, body, "parameters")
         labels = self.checked(checks.string_list, body, "labels")
@@ -188,7 +188,7 @@ class RegisterNotebookHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.checked(checks.json_object, self.request.body)
+        body = self.checked(checks.json_object, self.request.body, ("path", "project", "name", "output_dir"))
         relative = self.checked(checks.text, body, "path", required=True, max_length=checks.MAX_PATH)
         project = self.checked(checks.text, body, "project", required=True)
         name = self.checked(checks.text, body, "name", required=False)
