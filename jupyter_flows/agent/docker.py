@@ -53,6 +53,7 @@ class ContainerProcess:
 
     def _follow(self, log_path: Path, run_name: str) -> None:
         import docker
+        import requests
 
         try:
             with open(log_path, "ab") as out:
@@ -61,7 +62,7 @@ class ContainerProcess:
                     out.flush()
                     log.info("[%s] %s", run_name, line.decode(errors="replace").rstrip())
             self.returncode = self.container.wait()["StatusCode"]
-        except docker.errors.DockerException as exc:  # removed under our feet, or the daemon went away
+        except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:  # removed, or no daemon
             log.warning("lost track of container %s of %s: %s", self.container.short_id, run_name, exc)
             self.returncode = -1
 
@@ -102,11 +103,21 @@ class DockerAgent(LocalAgent):
 
     def _start_run(self, run: dict, run_config) -> tuple:
         import docker
+        import requests
 
         flow = self.backend.get_flow(run["flow_id"])
         image = self._image_of(run_config, flow)
         log_path = config.runs_dir() / run["id"] / "process.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._start_container(run, run_config, flow, image, log_path)
+        except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
+            # the daemon failed or went away: this machine's trouble, not the run's, so the run is released
+            raise OSError(f"the Docker daemon failed: {exc}") from None
+
+    def _start_container(self, run: dict, run_config, flow: dict, image: str, log_path: Path) -> tuple:
+        import docker
+
         api = self.client.api
         ensure_image(self.client, image)
         try:
@@ -129,6 +140,22 @@ class DockerAgent(LocalAgent):
                                  f"{exc.explanation or exc}") from None
         log.info("started flow run %s (%s) in container %s (%s)", run.get("name"), run["id"], container.name, image)
         return ContainerProcess(container, log_path, run.get("name") or run["id"]), log_path
+
+    def _sweep_lost_runs(self) -> None:
+        """Also remove the ended containers of agents that are gone (they died before removing them)."""
+        import docker
+
+        super()._sweep_lost_runs()
+        live = {agent["id"] for agent in self.backend.list_agents(live_only=True)} | {self.agent_id}
+        try:
+            ended = self.client.containers.list(all=True, filters={"label": RUN_LABEL, "status": "exited"})
+            for container in ended:
+                if container.labels.get(AGENT_LABEL) not in live:
+                    log.info("removing container %s of flow run %s, left by agent %s", container.name,
+                             container.labels.get(RUN_LABEL), container.labels.get(AGENT_LABEL))
+                    container.remove(force=True)
+        except docker.errors.DockerException as exc:
+            log.warning("could not look for containers left behind: %s", exc)
 
     def _signal(self, child: _Child, signum: int) -> None:
         import docker

@@ -327,3 +327,19 @@ def test_notebook_flow_runs_in_a_container_and_writes_its_output_notebook_on_the
     assert finished["state"] == "Success", finished["state_message"]
     assert Path(finished["output_path"]).is_file()
     assert "Zaphod" in Path(finished["output_path"]).read_text()
+
+
+def test_ended_containers_of_an_agent_that_is_gone_are_removed(backend, docker_client, runtime_image):
+    from jupyter_flows.agent.docker import AGENT_LABEL, DockerAgent
+
+    left = docker_client.containers.run(runtime_image, ["python3", "-c", "pass"], detach=True,
+                                        labels={RUN_LABEL: "a-run-of-a-dead-agent", AGENT_LABEL: "dead-agent"})
+    left.wait()
+    kept = docker_client.containers.run(runtime_image, ["python3", "-c", "pass"], detach=True,
+                                        labels={"unrelated": "yes"})
+    kept.wait()
+
+    DockerAgent(backend=backend).poll_once()
+
+    assert not containers_of(docker_client, "a-run-of-a-dead-agent")
+    assert docker_client.containers.get(kept.id).status == "exited"  # not ours: left alone
