@@ -275,6 +275,7 @@ class FlowRunner:
         Done here, once per wave, rather than in every planning path.
         """
         kill = self.executor.needs_pickling
+        given = self._given
         for node in graph.values():
             spec = node[1]
             task = spec.task
@@ -282,8 +283,7 @@ class FlowRunner:
                 spec.edges = tuple(self._upstream[task])
             if task.timeout:
                 spec.kill_on_timeout = kill
-            given = self._given.get(task)
-            if given is not None and isinstance(given, Resume):  # a paused task, let through
+            if given and isinstance(given.get(task), Resume):  # a paused task, let through
                 spec.flow_context = {**spec.flow_context, "resume": True}
 
     def _unpicklable(self) -> State | None:
