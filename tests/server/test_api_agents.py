@@ -34,6 +34,12 @@ async def test_a_scheduled_run_without_an_agent_says_it_waits_for_one(api, backe
     assert [r["waiting_reason"] for r in listing["flow_runs"]] == ["no agent is running"]
 
 
+async def test_a_run_started_without_an_agent_says_so_in_the_answer(api):
+    status, run = await api("POST", "flow-runs", body={"flow_id": register_hello_flow()})
+
+    assert status == 201 and run["waiting_reason"] == "no agent is running"
+
+
 async def test_a_run_needing_a_label_no_live_agent_has_names_the_label(api, backend, agent):
     flow_id = register_hello_flow()
 

@@ -130,7 +130,8 @@ class FlowRunsHandler(FlowsAPIHandler):
         run_name = self.checked(checks.text, body, "run_name", required=False)
         run = await self.call(self.backend.create_flow_run, flow_id=flow_id, parameters=parameters,
                               labels=labels, run_name=run_name)
-        self.reply(views.flow_run(run), status=201)
+        reasons = await self.call(views.waiting_reasons, [run], self.backend.waiting_reason)
+        self.reply(views.flow_run(run, reasons), status=201)
 
 
 class FlowRunHandler(FlowsAPIHandler):
