@@ -24,7 +24,7 @@ from ..params import executor_from_spec, parse_env, parse_params
 from ..run_configs import LocalRun
 
 EXECUTOR_HELP = "local, threads, processes, dask or dask:ADDRESS (e.g. dask:tcp://127.0.0.1:8786)"
-COMMANDS = ("run", "register", "submit", "config", "list", "runs", "logs", "notebook")
+COMMANDS = ("run", "register", "submit", "config", "list", "runs", "logs", "notebook", "schedule")
 
 USAGE = """\
 %%flow NAME [--executor E] [--workers N] [--env K=V]... [--label L]... [--as VAR]
@@ -44,6 +44,9 @@ USAGE = """\
 %flow logs RUN_ID [--limit N]    log lines of a flow run
 %flow notebook register PATH --project P [--name N] [--label L]...
                                  register a notebook as a flow
+%flow schedule NAME [--cron C | --every D] [--tz ZONE] [--param k=v]... [--pause | --resume] [--project P]
+                                 schedule a registered flow (--cron "0 6 * * 1-5", --every 15m),
+                                 pause or resume it; without options, show its schedule
 
 Executors: """ + EXECUTOR_HELP + """
 Parameter values are JSON when valid JSON (--param n=[4,5]), else text; quote a value with
@@ -154,6 +157,19 @@ def _logs_args():
 @argument("--label", action="append", default=[], metavar="L", help="extra label an agent must have")
 def _notebook_register_args():
     """Register a notebook as a flow (its parameters cell gives the flow's parameters)."""
+
+
+@magic_arguments("flow schedule")
+@argument("name", help="name of the registered flow")
+@argument("--cron", help='a cron expression, e.g. "0 6 * * 1-5" (06:00 Monday to Friday)')
+@argument("--every", help="an interval: 90s, 15m, 2h, 1d")
+@argument("--tz", help="time zone of the cron times, e.g. Europe/Berlin (default UTC)")
+@argument("--param", "-p", action="append", default=[], metavar="k=v", help="parameter value of the scheduled runs")
+@argument("--pause", action="store_true", help="pause the schedule (its runs not yet started are removed)")
+@argument("--resume", action="store_true", help="resume a paused schedule")
+@argument("--project", help="project of the flow, when its name is in several projects")
+def _schedule_args():
+    """Give a registered flow a schedule, pause or resume it, or show it."""
 
 
 def _parse(parser_function, line: str):
@@ -420,6 +436,39 @@ class FlowMagics(Magics):
         logs = backend.get_logs(args.run_id, limit=args.limit)
         display(logs_table(logs, title=f"Logs of flow run {run['name']} ({run['flow_name']}, {run['state']})"))
         return None
+
+    # -- %flow schedule ----------------------------------------------------------------------------
+
+    def _schedule(self, line: str):
+        from ..schedules.parse import schedule_from_options
+
+        args = _parse(_schedule_args, line)
+        if args is None:
+            return None
+        backend = self._backend()
+        registered = backend.get_flow_by_name(args.name, project_name=args.project)
+        if args.pause or args.resume:
+            if args.pause and args.resume:
+                raise UsageError("give --pause or --resume, not both")
+            info = (backend.pause_schedule if args.pause else backend.resume_schedule)(registered["id"])
+        elif args.cron is not None or args.every is not None:
+            schedule = schedule_from_options(args.cron, args.every, args.tz, parse_params(args.param) or None)
+            info = backend.set_schedule(registered["id"], schedule.to_dict())
+        else:
+            info = backend.get_schedule(registered["id"])
+        print(_schedule_line(args.name, info))
+        return info
+
+
+def _schedule_line(name: str, info: dict | None) -> str:
+    if info is None:
+        return f"Flow {name!r} has no schedule."
+    if info["paused"]:
+        return f"Flow {name!r} runs {info['description']}; paused."
+    from datetime import datetime
+
+    upcoming = datetime.fromtimestamp(info["next_run"]).astimezone().isoformat(timespec="seconds")
+    return f"Flow {name!r} runs {info['description']}; next run at {upcoming} (this machine's time)."
 
 
 def load_ipython_extension(ipython) -> None:

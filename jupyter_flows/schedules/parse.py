@@ -61,3 +61,27 @@ def start_time(start_at: str | None = None, start_in: str | None = None, timezon
     if when <= now():
         return None, f"{when.isoformat()} is in the past; the run starts now"
     return when.timestamp(), None
+
+
+def schedule_from_options(cron: str | None = None, every: str | None = None, timezone: str | None = None,
+                          parameters: dict | None = None):
+    """The schedule a form or a command line describes: ``cron`` or ``every`` (a duration), in ``timezone``.
+
+    Used by ``%flow schedule``, the Lab's "Run notebook as flow" dialog and
+    the widget, so each refuses the same mistakes in the same words. Cron
+    times are wall-clock times of ``timezone`` (UTC if none); an interval
+    counts from midnight of 2019-01-01 in that zone, so ``every 15m`` runs on
+    the quarter hours. The same options always give the same schedule.
+    """
+    from .clocks import INTERVAL_ANCHOR, CronClock, IntervalClock
+    from .schedules import Schedule
+    from .zones import UTC
+
+    if (cron is None) == (every is None):
+        raise ScheduleError("give a cron expression or an interval (every 15m), one of the two")
+    zone = get_zone(timezone) if timezone else UTC
+    # a fixed start in the zone: the same options give the same schedule (and clock keys) every time
+    start = INTERVAL_ANCHOR.replace(tzinfo=zone)
+    if cron is not None:
+        return Schedule([CronClock(cron, start_date=start, parameter_defaults=parameters)])
+    return Schedule([IntervalClock(parse_duration(every), start_date=start, parameter_defaults=parameters)])
