@@ -7,7 +7,8 @@ import json
 import pytest
 
 from jupyter_flows.run_configs import LocalRun
-from server_helpers import register_hello_flow
+from jupyter_flows.backend import Client
+from server_helpers import hello_flow
 
 pytestmark = pytest.mark.slow
 
@@ -16,8 +17,11 @@ SECRET = "s3cret-value-0042"
 
 @pytest.fixture
 def run_with_secrets(backend):
-    """A scheduled run whose run config (an override of the flow's) carries two secrets and a plain value."""
-    flow_id = register_hello_flow()
+    """A scheduled run of a flow with a secret in its run config, the run's own (an override) carrying two."""
+    flow = hello_flow()
+    flow.run_config = LocalRun(env={"GREETING": "Hello", "SERVICE_KEY": SECRET})
+    Client().create_project("tutorial")
+    flow_id = flow.register(project_name="tutorial")
     config = LocalRun(env={"API_TOKEN": SECRET, "DB_PASSWORD": SECRET, "GREETING": "Howdy"})
     return backend.create_flow_run(flow_id, run_config=config)
 
