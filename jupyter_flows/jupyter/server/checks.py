@@ -78,7 +78,8 @@ def states(raws: list[str]) -> list[str] | None:
     wanted = [s.strip() for raw in raws for s in raw.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in FLOW_RUN_STATES]
     if unknown:
-        raise BadRequest(f"unknown flow run state {_clip(repr(unknown[0]))}; known states: {', '.join(FLOW_RUN_STATES)}")
+        raise BadRequest(f"unknown flow run state {_clip(repr(unknown[0]))}; "
+                         f"known states: {', '.join(FLOW_RUN_STATES)}")
     return wanted or None
 
 

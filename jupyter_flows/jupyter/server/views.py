@@ -88,7 +88,8 @@ def flow_run_page(runs: list[dict], limit: int, offset: int, reasons: dict[str, 
 
 def flow_run_detail(run: dict, task_runs: list[dict], root_dir: str | Path, reasons: dict[str, str | None]) -> dict:
     """A run with its task runs, and its output notebook relative to the root when it lies under it."""
-    return {**flow_run(run, reasons), "task_runs": task_runs, "output_notebook": relative_to_root(run.get("output_path"), root_dir),
+    return {**flow_run(run, reasons), "task_runs": task_runs,
+            "output_notebook": relative_to_root(run.get("output_path"), root_dir),
             "finished": run["state"] in FINISHED_STATES}
 
 
