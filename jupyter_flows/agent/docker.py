@@ -42,11 +42,13 @@ _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "")
 class ContainerProcess:
     """A flow run's container, seen the way the agent loop sees a process (``poll``, ``wait``)."""
 
-    __slots__ = ("container", "returncode", "_thread")
+    __slots__ = ("container", "returncode", "failure", "_thread")
 
     def __init__(self, container, log_path: Path, run_name: str):
         self.container = container
         self.returncode: int | None = None
+        #: Why the agent lost the container, when that is how it ended.
+        self.failure: str | None = None
         self._thread = threading.Thread(target=self._follow, args=(log_path, run_name), daemon=True,
                                         name=f"container-{container.short_id}")
         self._thread.start()
@@ -64,6 +66,7 @@ class ContainerProcess:
             self.returncode = self.container.wait()["StatusCode"]
         except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:  # removed, or no daemon
             log.warning("lost track of container %s of %s: %s", self.container.short_id, run_name, exc)
+            self.failure = f"lost track of container {self.container.name}: {exc}"
             self.returncode = -1
 
     def poll(self) -> int | None:
@@ -168,6 +171,7 @@ class DockerAgent(LocalAgent):
     def _settle(self, child: _Child, code: int) -> None:
         import docker
 
+        child.stop_reason = child.stop_reason or child.process.failure
         super()._settle(child, code)
         try:
             child.process.container.remove(force=True)

@@ -35,6 +35,9 @@ from .local import LocalAgent, _Child
 log = logging.getLogger("jupyter_flows.agent")
 
 RUN_LABEL = "jupyter-flows.io/flow-run-id"
+#: Why a pod's container waits that means it will never start by itself.
+_STUCK_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
+                            "CreateContainerError"})
 #: Seconds the pod of a cancelled run gets to record ``Cancelled`` before it is killed.
 TERMINATION_GRACE_S = 30
 
@@ -152,12 +155,14 @@ def job_manifest_for_run(backend, flow_run_id: str, namespace: str = "default", 
 class JobProcess:
     """A run's Job, seen the way the agent loop sees a process (``poll``, ``wait``)."""
 
-    __slots__ = ("name", "namespace", "returncode", "_core", "_batch", "_thread")
+    __slots__ = ("name", "namespace", "returncode", "failure", "_core", "_batch", "_thread")
 
     def __init__(self, name: str, namespace: str, core, batch, log_path: Path, run_name: str):
         self.name, self.namespace = name, namespace
         self._core, self._batch = core, batch
         self.returncode: int | None = None
+        #: Why the run's pod never ran or was lost, when that is how it ended.
+        self.failure: str | None = None
         self._thread = threading.Thread(target=self._follow, args=(log_path, run_name), daemon=True,
                                         name=f"job-{name}")
         self._thread.start()
@@ -167,6 +172,9 @@ class JobProcess:
 
         try:
             pod = self._wait_for_pod()
+            if pod is None:
+                self.returncode = -1
+                return
             with open(log_path, "ab") as out:
                 stream = self._core.read_namespaced_pod_log(pod, self.namespace, follow=True,
                                                             _preload_content=False)
@@ -177,15 +185,21 @@ class JobProcess:
             self.returncode = self._exit_code(pod)
         except ApiException as exc:  # the Job was deleted under us, or the cluster went away
             log.warning("lost track of Job %s of %s: %s", self.name, run_name, exc.reason)
+            self.failure = f"lost track of Job {self.name}: {exc.reason}"
             self.returncode = -1
 
-    def _wait_for_pod(self) -> str:
-        """The name of the Job's pod once its container runs (or ended)."""
+    def _wait_for_pod(self) -> str | None:
+        """The name of the Job's pod once its container runs (or ended); None if it never will."""
         while True:
             pods = self._core.list_namespaced_pod(self.namespace, label_selector=f"job-name={self.name}").items
             for pod in pods:
                 if pod.status.phase in ("Running", "Succeeded", "Failed"):
                     return pod.metadata.name
+                for status in pod.status.container_statuses or ():
+                    waiting = status.state.waiting
+                    if waiting is not None and waiting.reason in _STUCK_REASONS:
+                        self.failure = f"pod {pod.metadata.name} cannot start: {waiting.reason}: {waiting.message}"
+                        return None
             time.sleep(0.5)
 
     def _exit_code(self, pod_name: str) -> int:
@@ -256,6 +270,7 @@ class KubernetesAgent(LocalAgent):
         child.process.delete(grace=0 if signum == signal.SIGKILL else TERMINATION_GRACE_S)
 
     def _settle(self, child: _Child, code: int) -> None:
+        child.stop_reason = child.stop_reason or child.process.failure
         super()._settle(child, code)
         child.process.delete()
 

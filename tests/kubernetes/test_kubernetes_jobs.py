@@ -199,3 +199,15 @@ def test_hello_flow_runs_as_a_job_on_a_real_cluster():
         agent.shutdown()
     assert backend.get_flow_run(run["id"])["state"] == "Success"
     assert "Hello, Arthur!" in [entry["message"] for entry in backend.get_logs(run["id"])]
+
+
+def test_kubernetes_agent_without_a_cluster_configured_is_a_clear_error(monkeypatch, tmp_path):
+    from jupyter_flows.agent.kubernetes import KubernetesAgent
+    from jupyter_flows.backend import Backend
+    from jupyter_flows.exceptions import ContainerError
+
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+    with pytest.raises(ContainerError, match="no Kubernetes cluster configured"):
+        KubernetesAgent(backend=Backend("postgresql+psycopg://flows@db.example/flows"), scheduler=False)
