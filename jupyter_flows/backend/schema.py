@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Callable
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint, text,
 )
 from sqlalchemy import inspect
@@ -90,6 +90,8 @@ flow_runs = Table(
     Column("scheduled_start_time", Float),
     Column("version_group_id", ID),
     Column("clock_key", String(40)),
+    # flows of flows (migration 4): the run whose task started this one, if any
+    Column("parent_flow_run_id", ID),
     # the agents' poll: oldest Scheduled runs first; the stale-run sweep reads state too
     Index("ix_flow_runs_state_created", "state", "created"),
     Index("ix_flow_runs_flow_created", "flow_id", "created"),
@@ -164,6 +166,38 @@ schedules = Table(
     Column("updated", Float, nullable=False),
 )
 
+#: Secrets set with ``jupyter-flows secret set``: values encrypted with a key kept outside the database.
+secrets = Table(
+    "secrets", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("value", Text, nullable=False),  # a Fernet token
+    Column("updated", Float, nullable=False),
+)
+
+#: Notifications of a flow (all its versions): who is told, and on which final states.
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version_group_id", ID, nullable=False),
+    Column("kind", String(20), nullable=False),  # webhook, slack, email
+    Column("options", JSON, nullable=False),
+    Column("on_states", JSON),  # null: every final state
+    Column("created", Float, nullable=False),
+    Index("ix_notifications_group", "version_group_id"),
+)
+
+#: Final task results of a child flow run (one started by ``create_flow_run``), for its parent to read.
+task_run_results = Table(
+    "task_run_results", metadata,
+    Column("flow_run_id", ID, ForeignKey("flow_runs.id"), primary_key=True),
+    Column("task_slug", String(200), primary_key=True),
+    Column("map_index", Integer, primary_key=True, autoincrement=False),
+    Column("value", LargeBinary, nullable=False),  # cloudpickle
+)
+
+#: Created by migration 4: "the children of run R".
+PARENT_INDEX = Index("ix_flow_runs_parent", flow_runs.c.parent_flow_run_id)
+
 #: Created by migration 3, also on a database that migration 1 created with the columns already.
 SCHEDULE_INDEXES = (
     Index("uq_flow_runs_schedule_slot", flow_runs.c.version_group_id, flow_runs.c.scheduled_start_time,
@@ -198,11 +232,20 @@ def _add_schedules(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_automations(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[secrets, notifications, task_run_results])
+    present = {column["name"] for column in inspect(conn).get_columns("flow_runs")}
+    if "parent_flow_run_id" not in present:  # a database older than the column
+        conn.execute(text(f"ALTER TABLE flow_runs ADD COLUMN parent_flow_run_id {ID.compile(dialect=conn.dialect)}"))
+    PARENT_INDEX.create(conn, checkfirst=True)
+
+
 #: ``(version, description, apply)`` in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
     (2, "agents; one version number per flow name in a project", _add_agents),
     (3, "schedules; flow runs' scheduled start time, version group and clock key", _add_schedules),
+    (4, "secrets, notifications, child flow runs' parent and task results", _add_automations),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
