@@ -97,7 +97,8 @@ class FlowsHandler(FlowsAPIHandler):
         project = self.checked(checks.identifier, "'project'", self.get_query_argument("project", None))
         include_archived = self.checked(checks.flag, "archived", self.get_query_argument("archived", None))
         flows = await self.call(self.backend.list_flows, project_name=project, include_archived=True)
-        self.reply({"flows": views.flow_summaries(flows, include_archived)})
+        summaries = await self.call(add_schedules, self.backend, views.flow_summaries(flows, include_archived))
+        self.reply({"flows": summaries})
 
 
 class FlowRunsHandler(FlowsAPIHandler):
@@ -214,7 +215,15 @@ def _register_notebook(backend, path: Path, project: str, name: str, output_dir:
     return client.register(flow, project_name=project)
 
 
+def add_schedules(backend, summaries: list[dict]) -> list[dict]:
+    from .schedules import add_schedules as add
+
+    return add(backend, summaries)
+
+
 def setup_handlers(web_app, backend) -> None:
+    from .schedules import schedule_handlers
+
     web_app.settings["jupyter_flows_backend"] = backend
     base = url_path_join(web_app.settings["base_url"], "jupyter-flows", "api")
     web_app.add_handlers(".*$", [
@@ -226,4 +235,5 @@ def setup_handlers(web_app, backend) -> None:
         (url_path_join(base, "flow-runs", _ID, "logs"), FlowRunLogsHandler),
         (url_path_join(base, "flow-runs", _ID, "cancel"), CancelFlowRunHandler),
         (url_path_join(base, "notebooks", "register"), RegisterNotebookHandler),
+        *schedule_handlers(base),
     ])
