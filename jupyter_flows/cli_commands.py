@@ -64,7 +64,7 @@ def get_logs(flow_run_id: str, limit: int | None, tail: int | None, as_json: boo
     entries = _selected(iter_logs(backend, flow_run_id), limit, tail)
     try:
         if as_json:
-            cli_json.echo_records(entries)
+            cli_json.echo_records(entries, one_per_line=True)
         else:
             _print_log_lines(run, entries)
     except BrokenPipeError:

@@ -45,23 +45,22 @@ def record(row: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def dumps(row: Mapping[str, Any]) -> str:
-    return json.dumps(record(row), indent=2, default=str)
+def dumps(row: Mapping[str, Any], indent: int | None = 2) -> str:
+    return json.dumps(record(row), indent=indent, default=str)
 
 
-def echo_records(rows: Iterable[Mapping[str, Any]]) -> None:
-    """Print a JSON array of records, one at a time: a long listing never sits in memory whole."""
-    click.echo("[", nl=False)
-    first = True
+def echo_records(rows: Iterable[Mapping[str, Any]], one_per_line: bool = False) -> None:
+    """Print a JSON array of records, one at a time: a long listing never sits in memory whole.
+
+    ``one_per_line`` writes each record on a line of its own, unindented: for
+    long listings such as a run's log, several times faster to write and to read.
+    """
+    out = click.get_text_stream("stdout")  # written without click.echo's flush per call
+    out.write("[")
+    separator = "\n"
     for row in rows:
-        click.echo(("\n" if first else ",\n") + _indented(dumps(row)), nl=False)
-        first = False
-    click.echo("]" if first else "\n]")
-
-
-def echo_record(row: Mapping[str, Any]) -> None:
-    click.echo(dumps(row))
-
-
-def _indented(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
+        text = dumps(row, indent=None) if one_per_line else dumps(row).replace("\n", "\n  ")
+        out.write(f"{separator}  {text}")
+        separator = ",\n"
+    out.write("]\n" if separator == "\n" else "\n]\n")
+    out.flush()
