@@ -5,7 +5,8 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { Agent, Flow, FlowRun, FlowRunDetail, FlowRunPage, LogPage, Project } from './types';
+import { ScheduleRequest } from './schedule';
+import { Agent, Flow, FlowRun, FlowRunDetail, FlowRunPage, FlowSchedule, LogPage, Project, SchedulePreview } from './types';
 import { apiUrl, Query } from './url';
 
 /** A refusal from the API, carrying the server's message (which names the bad value). */
@@ -61,6 +62,23 @@ export class FlowsClient {
       method: 'POST',
       body: { path, project, name, output_dir: outputDir }
     });
+  }
+
+  /** The schedule a form describes, in words, with its next times; a bad value is refused naming it. */
+  async previewSchedule(request: ScheduleRequest): Promise<SchedulePreview> {
+    return this.request<SchedulePreview>(['schedules', 'preview'], {
+      cron: request.cron,
+      every: request.every,
+      tz: request.timezone || undefined
+    });
+  }
+
+  async setSchedule(flowId: string, request: ScheduleRequest, parameters?: Record<string, unknown>): Promise<FlowSchedule> {
+    return this.request<FlowSchedule>(['flows', flowId, 'schedule'], {}, { method: 'POST', body: { ...request, parameters } });
+  }
+
+  async pauseSchedule(flowId: string, pause: boolean): Promise<FlowSchedule> {
+    return this.request<FlowSchedule>(['flows', flowId, 'schedule', pause ? 'pause' : 'resume'], {}, { method: 'POST', body: {} });
   }
 
   private async request<T>(segments: string[], query: Query = {}, init: { method?: string; body?: unknown } = {}): Promise<T> {

@@ -8,6 +8,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { collectParameters, CollectedParameters, FlowParameter, initialValue, inputKind, RawValue } from './params';
+import { defaultScheduleChoice, PreviewSchedule, ScheduleChoice, ScheduleFields } from './schedule';
 import { Flow } from './types';
 
 class ParametersForm extends ReactWidget implements Dialog.IBodyWidget<CollectedParameters> {
@@ -146,6 +147,8 @@ export interface NotebookFlowChoice {
   name: string;
   /** Folder under the server root for executed copies; empty keeps them in the jupyter-flows home. */
   outputDir: string;
+  /** Run it on this schedule instead of once now (null). */
+  schedule?: ScheduleChoice | null;
 }
 
 class NotebookFlowForm extends ReactWidget implements Dialog.IBodyWidget<NotebookFlowChoice> {
@@ -154,7 +157,8 @@ class NotebookFlowForm extends ReactWidget implements Dialog.IBodyWidget<Noteboo
   constructor(
     private readonly projects: string[],
     initial: NotebookFlowChoice,
-    private readonly error: string | null
+    private readonly error: string | null,
+    private readonly preview?: PreviewSchedule
   ) {
     super();
     this.addClass('jp-FlowsNotebookForm');
@@ -162,11 +166,24 @@ class NotebookFlowForm extends ReactWidget implements Dialog.IBodyWidget<Noteboo
   }
 
   getValue(): NotebookFlowChoice {
-    return { project: this.value.project.trim(), name: this.value.name.trim(), outputDir: this.value.outputDir.trim() };
+    return {
+      project: this.value.project.trim(),
+      name: this.value.name.trim(),
+      outputDir: this.value.outputDir.trim(),
+      schedule: this.value.schedule ?? null
+    };
   }
 
   render(): JSX.Element {
-    return <NotebookFlowFields projects={this.projects} initial={this.value} error={this.error} onChange={v => (this.value = v)} />;
+    return (
+      <NotebookFlowFields
+        projects={this.projects}
+        initial={this.value}
+        error={this.error}
+        preview={this.preview}
+        onChange={v => (this.value = v)}
+      />
+    );
   }
 }
 
@@ -174,6 +191,7 @@ function NotebookFlowFields(props: {
   projects: string[];
   initial: NotebookFlowChoice;
   error: string | null;
+  preview?: PreviewSchedule;
   onChange: (value: NotebookFlowChoice) => void;
 }): JSX.Element {
   const [value, setValue] = React.useState(props.initial);
@@ -219,6 +237,37 @@ function NotebookFlowFields(props: {
           onChange={e => update({ ...value, outputDir: e.target.value })}
         />
       </div>
+      {props.preview && (
+        <div className="jp-FlowsParametersForm-field" role="radiogroup" aria-label="When">
+          <label>
+            <input
+              type="radio"
+              name="jp-flows-when"
+              data-testid="when-now"
+              checked={!value.schedule}
+              onChange={() => update({ ...value, schedule: null })}
+            />
+            Run now
+          </label>
+          <label>
+            <input
+              type="radio"
+              name="jp-flows-when"
+              data-testid="when-schedule"
+              checked={!!value.schedule}
+              onChange={() => update({ ...value, schedule: value.schedule ?? defaultScheduleChoice() })}
+            />
+            Schedule
+          </label>
+        </div>
+      )}
+      {props.preview && value.schedule && (
+        <ScheduleFields
+          initial={value.schedule}
+          preview={props.preview}
+          onChange={schedule => update({ ...value, schedule })}
+        />
+      )}
       {props.error && (
         <div className="jp-FlowsParametersForm-error" data-testid="notebook-flow-error">
           {props.error}
@@ -228,12 +277,20 @@ function NotebookFlowFields(props: {
   );
 }
 
-/** Ask which project (existing or new) and under which name a notebook is registered; null if cancelled. */
-export async function askNotebookFlow(projects: string[], initial: NotebookFlowChoice): Promise<NotebookFlowChoice | null> {
+/**
+ * Ask which project (existing or new) and under which name a notebook is
+ * registered, and (with `preview`) whether it runs now or on a schedule;
+ * null if cancelled.
+ */
+export async function askNotebookFlow(
+  projects: string[],
+  initial: NotebookFlowChoice,
+  preview?: PreviewSchedule
+): Promise<NotebookFlowChoice | null> {
   let choice = initial;
   let error: string | null = null;
   for (;;) {
-    const form = new NotebookFlowForm(projects, choice, error);
+    const form = new NotebookFlowForm(projects, choice, error, preview);
     const result = await showDialog({
       title: 'Run notebook as flow',
       body: form,

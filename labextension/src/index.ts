@@ -47,7 +47,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
         await showErrorMessage(`Run ${flow.name}`, (error as Error).message, [Dialog.okButton()]);
       }
     };
-    const panel = new FlowsPanel(client, { openRun, runFlow });
+    const pauseSchedule = async (flow: Flow, pause: boolean) => {
+      try {
+        await client.pauseSchedule(flow.id, pause);
+        panel.refresh();
+      } catch (error) {
+        await showErrorMessage(`Schedule of ${flow.name}`, (error as Error).message, [Dialog.okButton()]);
+      }
+    };
+    const panel = new FlowsPanel(client, { openRun, runFlow, pauseSchedule });
     app.shell.add(panel, 'left', { rank: 450 });
     restorer?.add(panel, panel.id);
 

@@ -10,6 +10,7 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { FlowsClient } from './client';
 import { askNotebookFlow, askParameters } from './dialogs';
 import { flowNameForPath, outputDirForPath } from './paths';
+import { scheduleRequest } from './schedule';
 
 export interface NotebookRunHooks {
   openRun(runId: string): void;
@@ -22,11 +23,11 @@ export async function runNotebookAsFlow(panel: NotebookPanel, client: FlowsClien
     await panel.context.save();
     const projects = (await client.listProjects()).map(p => p.name);
     const path = panel.context.path;
-    const choice = await askNotebookFlow(projects, {
-      project: projects[0] ?? '',
-      name: flowNameForPath(path),
-      outputDir: outputDirForPath(path)
-    });
+    const choice = await askNotebookFlow(
+      projects,
+      { project: projects[0] ?? '', name: flowNameForPath(path), outputDir: outputDirForPath(path) },
+      request => client.previewSchedule(request)
+    );
     if (!choice) {
       return null;
     }
@@ -34,6 +35,12 @@ export async function runNotebookAsFlow(panel: NotebookPanel, client: FlowsClien
     hooks.runChanged();
     const parameters = flow.parameters.length ? await askParameters(flow) : {};
     if (parameters === null) {
+      return null;
+    }
+    if (choice.schedule) {
+      // a scheduled notebook starts no run now: the agents' schedulers create its runs
+      await client.setSchedule(flow.id, scheduleRequest(choice.schedule), parameters);
+      hooks.runChanged();
       return null;
     }
     const run = await client.createFlowRun(flow.id, parameters);

@@ -20,6 +20,7 @@ import { usePolling } from './polling';
 import { isActive } from './states';
 import { Agent, Flow, FlowRun, Project } from './types';
 import { flowsIcon } from './icons';
+import { ScheduleLine } from './schedule';
 
 export const ACTIVE_REFRESH_MS = 2000;
 export const IDLE_REFRESH_MS = 10000;
@@ -29,6 +30,8 @@ export const RUNS_PER_PAGE = 5;
 export interface PanelActions {
   openRun(runId: string): void;
   runFlow(flow: Flow): Promise<void>;
+  /** Pause (true) or resume a flow's schedule; the panel reloads after. */
+  pauseSchedule?(flow: Flow, pause: boolean): Promise<void>;
 }
 
 interface FlowNode {
@@ -150,6 +153,13 @@ function FlowItem(props: { node: FlowNode; actions: PanelActions; controls: Flow
           Run
         </button>
       </div>
+      {node.group.latest.schedule && (
+        <ScheduleLine
+          schedule={node.group.latest.schedule}
+          nextRun={node.group.latest.next_run}
+          onToggle={pause => props.actions.pauseSchedule?.(node.group.latest, pause) ?? Promise.resolve()}
+        />
+      )}
       {runs.runs.length ? (
         <ul className="jp-FlowsPanel-runs">
           {runs.runs.map(run => (

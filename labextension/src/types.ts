@@ -32,6 +32,24 @@ export interface Flow {
   labels: string[];
   created: number;
   versions: FlowVersion[];
+  /** The flow's schedule, null when it has none. */
+  schedule?: FlowSchedule | null;
+  /** Epoch seconds of its next scheduled run; null when paused or unscheduled. */
+  next_run?: number | null;
+}
+
+/** A schedule as the API shows it (see jupyter_flows/jupyter/server/schedules.py). */
+export interface FlowSchedule {
+  description: string;
+  paused: boolean;
+  missed_runs: string;
+  next_run: number | null;
+}
+
+/** `GET schedules/preview`: the schedule in words and its next times (ISO 8601 in its zone). */
+export interface SchedulePreview {
+  description: string;
+  next: string[];
 }
 
 export interface FlowRun {
@@ -48,6 +66,8 @@ export interface FlowRun {
   created: number;
   start_time: number | null;
   end_time: number | null;
+  /** When an agent may start it (epoch seconds): a scheduled run waits for it. */
+  scheduled_start_time?: number | null;
   output_path: string | null;
   /** `output_path` relative to the server's root directory, when it lies under it (openable in JupyterLab). */
   output_notebook?: string | null;
