@@ -33,6 +33,13 @@ class BackendError(JupyterFlowsError):
     """The backend cannot be reached, or refused a write."""
 
 
+class FlowRunFinishedError(JupyterFlowsError):
+    """A write for a flow run that already ended (it was taken for lost, or ended elsewhere): refused.
+
+    Not a :class:`BackendError`: trying again cannot succeed, so a writer drops what it held.
+    """
+
+
 class NameTooLongError(JupyterFlowsError, ValueError):
     """A name is longer than the backend stores for its kind (see ``backend.names.NAME_LIMITS``)."""
 

@@ -109,7 +109,9 @@ class Heartbeat:
         while True:
             try:
                 state = self.backend.heartbeat(self.flow_run_id)["state"]
-                if self.watch_cancel and state == "Cancelled" and not self.cancelled:
+                # Cancelled by a user, or Failed as lost (this process was paused past the heartbeat
+                # timeout and the run was taken from it): stop either way, it is no longer ours to run.
+                if self.watch_cancel and state in ("Cancelled", "Failed") and not self.cancelled:
                     self.cancelled = True
                     _interrupt_main_thread()
                 if self.flush is not None:

@@ -371,11 +371,16 @@ class Backend:
         ``task_rows`` are tuples in :data:`TASK_RUN_COLUMNS` order, ``log_rows``
         in :data:`LOG_COLUMNS` order, each starting with ``run_id``; the
         recorder builds them on its hot path so that a flush converts nothing.
+        Task runs of a run that already ended Success or Failed are refused with
+        :class:`~jupyter_flows.exceptions.FlowRunFinishedError` (nothing is written).
         """
         if not task_rows and not log_rows:
             return
         with self._write(doing or f"record task runs and logs of flow run {run_id!r}") as conn:
-            runs.require_run(conn, run_id)
+            if task_rows:
+                runs.require_still_running(conn, run_id)
+            else:
+                runs.require_run(conn, run_id)
             task_runs.write_rows(conn, self._bulk_sql, task_rows, log_rows)
 
     def get_task_runs(self, run_id: str) -> list[dict]:

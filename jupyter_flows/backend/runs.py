@@ -15,7 +15,8 @@ from typing import Any, Iterable
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from ..exceptions import FlowArchivedError, FlowRunActiveError, NotFoundError, ParameterError
+from ..exceptions import (FlowArchivedError, FlowRunActiveError, FlowRunFinishedError, NotFoundError,
+                          ParameterError)
 from ..run_configs.base import validate_labels
 from .clock import db_now
 from .projects import flow_query, flow_row, new_id
@@ -292,6 +293,23 @@ def flow_run_dict(row, states: list | None) -> dict:
 def require_run(conn: Connection, run_id: str) -> None:
     if conn.execute(select(flow_runs.c.id).where(flow_runs.c.id == run_id)).first() is None:
         raise NotFoundError(f"no flow run with id {run_id!r}")
+
+
+def require_still_running(conn: Connection, run_id: str) -> None:
+    """Refuse task runs of a run that ended Success or Failed: whoever writes them lost the run.
+
+    A process paused past the heartbeat timeout is taken for lost and its run
+    failed; when it wakes up, what it finishes is not recorded as if the run had
+    gone on. A Cancelled run still takes the records of its process winding
+    down (the cancel is a request that process honours).
+    """
+    state = conn.execute(select(flow_runs.c.state).where(flow_runs.c.id == run_id)).scalar()
+    if state is None:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
+    if state in ("Success", "Failed"):
+        raise FlowRunFinishedError(
+            f"flow run {run_id!r} already ended {state}: its task runs are no longer recorded "
+            "(the run was taken for lost, or ended elsewhere)")
 
 
 def _run_target(conn: Connection, flow_id: str | None, version_group_id: str | None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from collections import Counter
@@ -12,7 +13,7 @@ import pytest
 
 from jupyter_flows.backend import Backend
 
-from agent_helpers import register_file, wait_for, wait_for_state, write_flow_file
+from agent_helpers import pid_from, process_gone, register_file, wait_for, wait_for_state, write_flow_file
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "backend"))
 from postgres_server import PostgresServer  # noqa: E402
@@ -101,3 +102,52 @@ def test_a_run_an_agent_cannot_start_a_process_for_is_released_and_runs_later(sh
     os.remove(runs_dir)
 
     assert wait_for_state(backend, run_id)["state"] == "Success"
+
+
+#: One task that works for a few seconds after saying where it runs (for pausing its process).
+PAUSABLE_FLOW = '''
+import os
+import time
+
+from jupyter_flows import Flow, Parameter, task
+
+
+@task
+def note_pid(path):
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+
+
+@task
+def work(_, seconds):
+    time.sleep(seconds)
+
+
+with Flow("pausable") as flow:
+    work(note_pid(Parameter("pid_file")), Parameter("seconds"))
+'''
+
+
+def test_a_run_paused_past_its_heartbeat_timeout_is_lost_and_never_records_its_late_work(
+        shared_backend, start_agent, tmp_path):
+    backend = shared_backend
+    flow = register_file(backend, write_flow_file(tmp_path, PAUSABLE_FLOW, "pausable.py"))
+    pid_file = tmp_path / "pid"
+    run = backend.create_flow_run(flow["id"], parameters={"pid_file": str(pid_file), "seconds": 3})
+    first = start_agent()
+    run_pid = pid_from(pid_file)
+    wait_for_state(backend, run["id"], states=("Running",))
+    for pid in (first.pid, run_pid):
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        start_agent()  # the one that finds the run silent
+        lost = wait_for_state(backend, run["id"], timeout=30)
+    finally:
+        for pid in (first.pid, run_pid):
+            os.kill(pid, signal.SIGCONT)
+
+    assert lost["state"] == "Failed" and lost["state_message"].startswith("lost: no heartbeat since")
+    wait_for(lambda: process_gone(run_pid), timeout=15, what="the woken run process to stop")
+    after = backend.get_flow_run(run["id"])
+    assert (after["state"], after["state_message"]) == ("Failed", lost["state_message"])
+    assert [t["state"] for t in backend.get_task_runs(run["id"]) if t["task_name"] == "work"] != ["Success"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from jupyter_flows.exceptions import NotFoundError
+from jupyter_flows.exceptions import FlowRunFinishedError, NotFoundError
 
 from backend_helpers import register_plain_flow
 
@@ -127,3 +127,22 @@ def test_a_heartbeat_of_a_finished_run_says_it_ended_and_is_not_recorded(backend
     beat = backend.heartbeat(run["id"])
     assert (beat["state"], beat["ended"]) == ("Failed", True)
     assert backend.get_flow_run(run["id"])["heartbeat"] == failed["heartbeat"]
+
+
+def test_task_runs_of_a_run_failed_as_lost_are_refused_and_nothing_is_written(backend):
+    run = _run(backend)
+    backend.set_flow_run_state(run["id"], "Running")
+    backend.set_flow_run_state(run["id"], "Failed", "lost: no heartbeat")
+    late = [{"task_slug": "work-1", "task_name": "work", "state": "Success"}]
+    with pytest.raises(FlowRunFinishedError, match=r"already ended Failed: its task runs are no longer recorded"):
+        backend.record(run["id"], late, [{"message": "finished after all"}])
+    assert backend.get_task_runs(run["id"]) == [] and backend.get_logs(run["id"]) == []
+    assert backend.write_logs(run["id"], [{"message": "woke up"}]) == 1  # what it says is still kept
+
+
+def test_a_cancelled_run_still_records_how_its_process_wound_down(backend):
+    run = _run(backend)
+    backend.set_flow_run_state(run["id"], "Running")
+    backend.cancel_flow_run(run["id"])
+    backend.write_task_runs(run["id"], [{"task_slug": "work-1", "task_name": "work", "state": "Cancelled"}])
+    assert [t["state"] for t in backend.get_task_runs(run["id"])] == ["Cancelled"]
