@@ -351,8 +351,9 @@ class _Watch:
             return
         self.last_state = run["state"]
         waiting = {"Scheduled": "waiting for an agent", "Submitted": "an agent is starting it"}
-        status.update(f"{safe(run['name'])}: {self.last_state}"
-                      + (f" ({waiting[self.last_state]})" if self.last_state in waiting else ""))
+        # A Text, not a str: rich would read "[...]" in a run's name as markup (and "[/]" as an error).
+        status.update(cell(f"{run['name']}: {self.last_state}"
+                           + (f" ({waiting[self.last_state]})" if self.last_state in waiting else "")))
         if self.last_state not in FINAL_STATES:
             self.console.print(Text("state: ").append(_state_text(self.last_state)), highlight=False)
 
@@ -363,7 +364,7 @@ class _Watch:
         self.next_reminder = now + self.remind_every
         reason = self.backend.waiting_reason(run)
         if reason:
-            status.update(f"{safe(run['name'])}: Scheduled ({safe(reason)})")
+            status.update(cell(f"{run['name']}: Scheduled ({reason})"))
             self.console.print(Text(f"still Scheduled: {safe(reason)}", style="dark_orange"), highlight=False)
 
 

@@ -15,7 +15,9 @@ import sys
 
 import pytest
 from cli_helpers import SCRIPT, jf, jf_on_terminal, write_flow_file
+from rich.console import Console
 
+from jupyter_flows.cli import follow_flow_run
 from jupyter_flows.run_configs import LocalRun, UniversalRun
 from jupyter_flows.terminal import EscapingFormatter, safe
 
@@ -254,3 +256,14 @@ def test_get_logs_limit_and_tail_print_the_first_and_last_lines(big_and_small_ru
     assert [line.split()[4] for line in first] == ["0", "1", "2"]
     assert [entry["message"].split()[1] for entry in last] == ["99998", "99999"]
     assert both.returncode == 2 and "--limit" in both.stderr and "--tail" in both.stderr
+
+
+def test_following_a_run_whose_name_looks_like_rich_markup_prints_it_as_text(tmp_path, project, backend, capsys):
+    register_file(tmp_path, SECRET_FLOW, project)
+    run = backend.create_flow_run(backend.get_flow_by_name("secret-flow")["id"], run_name="nightly[/] [bold]x")
+    backend.cancel_flow_run(run["id"])
+
+    final = follow_flow_run(backend, run["id"], console=Console(file=io.StringIO(), width=200))
+
+    assert final["state"] == "Cancelled"
+    assert "'nightly[/] [bold]x' ended Cancelled" in capsys.readouterr().out
