@@ -35,6 +35,9 @@ def call_state_handlers(obj, old: State, new: State) -> State:
 
 def check_state_handlers(handlers, on_failure, owner: str) -> tuple[list, object]:
     """Validate ``state_handlers`` and ``on_failure`` as given to a task or flow."""
+    if callable(handlers) or isinstance(handlers, (str, bytes)):
+        raise TypeError(f"{owner}: state_handlers must be a list of functions, got {handlers!r}; "
+                        "write state_handlers=[handler]")
     handlers = list(handlers or ())
     for handler in handlers:
         if not callable(handler):
