@@ -158,7 +158,7 @@ def test_a_flow_handler_can_replace_the_final_state():
 def test_handlers_that_are_not_functions_are_refused_naming_them():
     with pytest.raises(TypeError, match="task 'f': state_handlers must be functions"):
         task(lambda: 1, name="f", state_handlers=["not a function"])
-    with pytest.raises(TypeError, match="state_handlers must be a list of functions.*write state_handlers=\\[handler\\]"):
+    with pytest.raises(TypeError, match=r"state_handlers must be a list of functions.*state_handlers=\[handler\]"):
         task(lambda: 1, name="g", state_handlers=print)
     with pytest.raises(TypeError, match="flow 'x': on_failure must be a function"):
         Flow("x", on_failure=3)
