@@ -103,6 +103,11 @@ def check(environ: Mapping[str, str] | None = None) -> None:
         read(environ)
 
 
+def server_url() -> str | None:
+    """The Jupyter server users open (``JUPYTER_FLOWS_SERVER_URL``), so notifications can link to a run."""
+    return os.environ.get("JUPYTER_FLOWS_SERVER_URL") or None
+
+
 def wheel_cache_dir() -> Path:
     """Where Docker storage keeps the wheels it built for images, so later builds need no index."""
     raw = os.environ.get("JUPYTER_FLOWS_WHEEL_CACHE")

@@ -33,6 +33,10 @@ class BackendError(JupyterFlowsError):
     """The backend cannot be reached, or refused a write."""
 
 
+class BackendGoneError(BackendError):
+    """The backend's database file was deleted or replaced under a running process: stop, do not retry."""
+
+
 class FlowRunFinishedError(JupyterFlowsError):
     """A write for a flow run that already ended (it was taken for lost, or ended elsewhere): refused.
 
@@ -90,3 +94,26 @@ class ImageBuildError(StorageError):
 
     def __reduce__(self):
         return type(self), (self.args[0], self.step, self.log)
+
+
+class SecretError(JupyterFlowsError, ValueError):
+    """A secret's name is not valid, or where secrets are kept is unsafe or unreadable (key, file mode)."""
+
+
+class SecretNotFoundError(SecretError, LookupError):
+    """No secret of this name in the environment, the secrets file or the backend; names the secret, never a value."""
+
+    def __init__(self, name: str, message: str | None = None):
+        super().__init__(message or f"secret {name!r} is not set")
+        self.name = name
+
+    def __reduce__(self):
+        return (type(self), (self.name, str(self)))
+
+
+class NotificationError(JupyterFlowsError, ValueError):
+    """A notifier or a stored notification was given values it cannot use."""
+
+
+class FlowRunDepthError(JupyterFlowsError):
+    """A flow run would start a child run deeper than the limit (flows that start each other in a cycle)."""

@@ -189,7 +189,7 @@ notifications = Table(
 #: Final task results of a child flow run (one started by ``create_flow_run``), for its parent to read.
 task_run_results = Table(
     "task_run_results", metadata,
-    Column("flow_run_id", ID, ForeignKey("flow_runs.id"), primary_key=True),
+    Column("flow_run_id", ID, primary_key=True),
     Column("task_slug", String(200), primary_key=True),
     Column("map_index", Integer, primary_key=True, autoincrement=False),
     Column("value", LargeBinary, nullable=False),  # cloudpickle

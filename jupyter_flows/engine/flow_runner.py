@@ -344,7 +344,8 @@ class FlowRunner:
         if not self.flow.state_handlers and self.flow.on_failure is None:
             return new
         try:
-            return call_state_handlers(self.flow, old, new)
+            with context(**self._flow_context):  # as in Prefect 1: handlers see flow_run_id, parameters...
+                return call_state_handlers(self.flow, old, new)
         except ENDRUN as signal:
             return signal.state
 
