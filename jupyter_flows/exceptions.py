@@ -37,6 +37,10 @@ class BackendGoneError(BackendError):
     """The backend's database file was deleted or replaced under a running process: stop, do not retry."""
 
 
+class BackendGoneError(BackendError):
+    """The backend's database file was deleted or replaced under a running process: stop, do not retry."""
+
+
 class FlowRunFinishedError(JupyterFlowsError):
     """A write for a flow run that already ended (it was taken for lost, or ended elsewhere): refused.
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .. import config
-from ..exceptions import BackendError, JupyterFlowsError, NotFoundError
+from ..exceptions import BackendError, BackendGoneError, JupyterFlowsError, NotFoundError
 from ..run_configs import run_config_from_dict, validate_env
 from ..run_configs.base import validate_labels
 from .execute import FINAL_STATES
@@ -97,6 +97,7 @@ class LocalAgent:
         self._stop_reason = "stopped"
         self._last_beat = 0.0
         self._last_sweep = 0.0
+        self._unreleased: dict[str, str] = {}  # run id: why this agent gives its claim back
         # The agent's beat also keeps the runs it holds alive: often enough for the stale threshold
         # (two heartbeat intervals), at most about once a second.
         self._beat_interval = min(1.0, self.heartbeat_interval / 2)
@@ -121,6 +122,8 @@ class LocalAgent:
             while not self._stop.is_set():
                 try:
                     self.poll_once()
+                except BackendGoneError:
+                    raise  # polling a database nobody else sees would strand every new run
                 except BackendError as exc:  # a busy or briefly unreachable backend: try again next turn
                     log.warning("agent %s could not poll the backend: %s", self.agent_id, exc)
                 self._stop.wait(self.poll_interval)
@@ -149,6 +152,7 @@ class LocalAgent:
         self._reap()
         self._stop_cancelled()
         self._beat()
+        self._release_claims()
         now = time.monotonic()
         if now - self._last_sweep >= self.heartbeat_interval:
             self._last_sweep = now
@@ -178,10 +182,20 @@ class LocalAgent:
             return True
         except OSError as exc:  # this machine's trouble (no process, no disk space): another try may work
             log.error("flow run %s (%s): could not start its process (%s); releasing it", run.get("name"), run_id, exc)
-            self.backend.release_flow_run(run_id, self.agent_id, f"could not start its process: {exc}")
+            self._unreleased[run_id] = f"could not start its process: {exc}"
+            self._release_claims()
             return False
         self.children[run_id] = _Child(run_id, run.get("name") or run_id, process, log_path)
         return True
+
+    def _release_claims(self) -> None:
+        """Release the claims this agent could not start; kept until the backend takes the release.
+
+        (A full disk may refuse the release too: the run must not stay Submitted.)
+        """
+        for run_id, reason in list(self._unreleased.items()):
+            self.backend.release_flow_run(run_id, self.agent_id, reason)
+            del self._unreleased[run_id]
 
     def _start_run(self, run: dict, run_config) -> tuple:
         """Start the process of one run; returns it (``poll()``, ``wait()``) and the file of its output."""

@@ -23,7 +23,8 @@ from .. import config
 from ..exceptions import BackendError
 from . import agents, names, projects, runs, schema, task_runs
 from . import schedules as schedules_sql
-from .connection import display_url, migrate, open_engine, transaction
+from .connection import (check_database_file, database_file, display_url, migrate, open_engine,
+                         transaction)
 from .runs import FINISHED_STATES, FLOW_RUN_STATES
 from .task_runs import LOG_COLUMNS, TASK_RUN_COLUMNS
 
@@ -45,6 +46,7 @@ class Backend:
     def __init__(self, url: str | None = None):
         self.url = url or config.backend_url()
         self._engine: Engine | None = None
+        self._file: tuple[str, int, int] | None = None
         self._opening = threading.Lock()  # server handlers and the recorder's writer share a Backend
         self._bulk_sql: dict = {}  # the bulk inserts, compiled once for this backend's dialect
         self._schedules: dict = {}  # parsed schedules by (group, updated): a scheduler pass parses only changes
@@ -65,14 +67,21 @@ class Backend:
                     except BaseException:
                         engine.dispose()
                         raise
+                    self._file = database_file(self.url)  # watched: see check_database_file
                     self._engine = engine
         return self._engine
 
     def _read(self, doing: str):
-        return transaction(self.engine, self.url, doing, write=False)
+        return transaction(self._checked_engine(), self.url, doing, write=False)
 
     def _write(self, doing: str):
-        return transaction(self.engine, self.url, doing, write=True)
+        return transaction(self._checked_engine(), self.url, doing, write=True)
+
+    def _checked_engine(self) -> Engine:
+        engine = self.engine
+        if self._file is not None:
+            check_database_file(self.url, self._file)
+        return engine
 
     def _write_retrying(self, doing: str, work, attempts: int = 3):
         """``work(conn)`` in a write transaction, run again when it lost a race on a unique key.

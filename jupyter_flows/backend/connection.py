@@ -13,6 +13,7 @@ atomic claim of a flow run relies on it), read transactions with a plain
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +22,7 @@ from sqlalchemy import create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from ..exceptions import BackendError
+from ..exceptions import BackendError, BackendGoneError
 from . import schema
 
 #: How long a writer waits for another process's write to finish before giving up.
@@ -64,6 +65,40 @@ def open_engine(url: str) -> Engine:
     if is_sqlite:
         _configure_sqlite(engine)
     return engine
+
+
+def database_file(url: str) -> tuple[str, int, int] | None:
+    """The SQLite file of ``url`` as ``(path, device, inode)``, to notice later that it was replaced.
+
+    ``None`` for a server database or an in-memory one.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = str(Path(database).expanduser().resolve())
+    stat = os.stat(path)
+    return path, stat.st_dev, stat.st_ino
+
+
+def check_database_file(url: str, watched: tuple[str, int, int]) -> None:
+    """Raise :class:`BackendGoneError` when the open database file was deleted or replaced.
+
+    Connections keep using a deleted file (its inode lives on while open),
+    so writes would go nowhere anybody reads, while new processes create a
+    fresh, empty database at the same path. One ``stat`` per transaction
+    notices it.
+    """
+    path, device, inode = watched
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        stat = None
+    if stat is None or (stat.st_dev, stat.st_ino) != (device, inode):
+        what = "deleted" if stat is None else "replaced by another file"
+        raise BackendGoneError(
+            f"backend {display_url(url)}: its database file {path} was {what} while in use; "
+            "what is written now would be lost. Restore the file, or restart with the new database")
 
 
 def _make_sqlite_directory(url: str, parsed) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -151,3 +152,62 @@ def test_a_run_paused_past_its_heartbeat_timeout_is_lost_and_never_records_its_l
     after = backend.get_flow_run(run["id"])
     assert (after["state"], after["state_message"]) == ("Failed", lost["state_message"])
     assert [t["state"] for t in backend.get_task_runs(run["id"]) if t["task_name"] == "work"] != ["Success"]
+
+
+def test_an_agent_whose_database_file_is_deleted_exits_naming_it(backend, start_agent):
+    agent = start_agent()
+    wait_for(lambda: backend.list_agents(live_only=True), what="the agent's record")
+    path = os.path.realpath(backend.engine.url.database)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+    assert agent.process.wait(timeout=20) != 0
+    assert f"its database file {path} was deleted while in use" in agent.output()
+
+
+@pytest.fixture
+def small_disk_home(tmp_path, monkeypatch):
+    """A jupyter-flows home on its own 8 MB file system (tmpfs), unmounted after the test."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    home = tmp_path / "small-disk"
+    home.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(home)], check=True)
+    monkeypatch.setenv("JUPYTER_FLOWS_HOME", str(home))
+    try:
+        yield home
+    finally:
+        subprocess.run(["umount", "-l", str(home)], check=False)
+
+
+def _fill(directory: Path) -> Path:
+    filler = directory / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_leaves_runs_scheduled_with_the_cause_named_and_they_run_once_there_is_space(
+        small_disk_home, start_agent, tmp_path):
+    backend = Backend()
+    flow = register_file(backend, write_flow_file(tmp_path, NOTE_RUN_FLOW, "note_run.py"))
+    run = backend.create_flow_run(flow["id"], parameters={"out": str(tmp_path / "executed.txt")})
+    with backend.engine.connect() as conn:  # a WAL with no room left in it: the next write needs the disk
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    filler = _fill(small_disk_home)
+    agent = start_agent()
+
+    wait_for(lambda: "database or disk is full" in agent.output() or "No space left" in agent.output(),
+             what="the agent to report the full disk")
+    assert backend.get_flow_run(run["id"])["state"] == "Scheduled"
+    assert "is gone" not in agent.output()
+    os.remove(filler)
+
+    assert wait_for_state(backend, run["id"], timeout=60)["state"] == "Success"
+    backend.close()
