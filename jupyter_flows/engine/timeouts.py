@@ -27,6 +27,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from typing import Any
 
 import cloudpickle
@@ -82,7 +83,11 @@ def _in_child_process(task, inputs: dict) -> Any:
     """Fork, run the task in the child, read its pickled outcome; kill the child's group on timeout."""
     read_end, write_end = os.pipe()
     sys.stdout.flush()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with threads (a dask worker has some); the
+        # child only runs the task and leaves with os._exit, never resuming the other threads' work.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
         _run_child(task, inputs, write_end)
