@@ -105,11 +105,19 @@ def _make_sqlite_directory(url: str, parsed) -> None:
     database = parsed.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    directory = Path(database).expanduser().resolve().parent
+    path = Path(database).expanduser().resolve()
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        # Runs' parameters, logs and environments are the user's alone: a home this creates is 0700,
+        # a database file 0600 (SQLite gives its -wal and -shm files the database file's mode).
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise BackendError(f"backend {display_url(url)}: cannot create directory {directory}: {exc}") from exc
+        raise BackendError(f"backend {display_url(url)}: cannot create directory {path.parent}: {exc}") from exc
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise BackendError(f"backend {display_url(url)}: cannot create database file {path}: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import pytest
 from sqlalchemy import event
 
+from jupyter_flows.backend import Backend
 from jupyter_flows.exceptions import BackendError, BackendGoneError
 
 from backend_helpers import register_plain_flow
@@ -54,3 +56,17 @@ def test_a_full_database_is_a_backend_error_naming_the_cause_and_writes_nothing(
     with pytest.raises(BackendError, match=r"could not create a flow run: OperationalError: database or disk is full"):
         backend.create_flow_run(flow["id"], parameters=big)
     assert backend.list_flow_runs() == []
+
+
+def test_a_new_home_is_private_to_its_user_and_so_are_the_database_files(tmp_path, monkeypatch):
+    home = tmp_path / "new-home"
+    monkeypatch.setenv("JUPYTER_FLOWS_HOME", str(home))
+    previous = os.umask(0o022)  # the common default, which would give 0755 and 0644
+    try:
+        backend = Backend()
+        backend.create_project("tutorial")
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [home, *home.iterdir()]}
+    backend.close()
+    assert modes == {"new-home": 0o700, "backend.db": 0o600, "backend.db-wal": 0o600, "backend.db-shm": 0o600}
