@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-from . import cli_commands, cli_json, cli_schedules, config
+from . import cli_automations, cli_commands, cli_json, cli_schedules, config
 from .exceptions import (
     ConfigurationError, FlowArchivedError, JupyterFlowsError, ParameterError, ScheduleError, StorageError,
 )
@@ -287,10 +287,6 @@ def _print_final(run: dict) -> None:
 WAITING_REMINDER_S = 10.0
 
 
-#: How often ``run --watch`` repeats why a Scheduled run still waits.
-WAITING_REMINDER_S = 10.0
-
-
 def follow_flow_run(backend, flow_run_id: str, poll: float = 0.2, console: Console | None = None,
                     remind_every: float = WAITING_REMINDER_S) -> dict:
     """Print a flow run's state changes and log lines as they arrive, until it ends; return the run.
@@ -487,6 +483,8 @@ cli.add_command(cli_commands.delete)
 cli.add_command(cli_commands.archive)
 cli.add_command(cli_schedules.schedule)
 cli.add_command(cli_schedules.scheduler)
+cli.add_command(cli_automations.notify)
+cli.add_command(cli_automations.secret)
 
 
 # -- cancel --------------------------------------------------------------------------------------

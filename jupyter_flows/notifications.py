@@ -143,13 +143,13 @@ def post_json(url: str, body: dict, timeout: float) -> None:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        raise NotificationError(f"{_host(url)} answered {exc.code} {exc.reason}") from None
+        raise NotificationError(f"{url_host(url)} answered {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise NotificationError(f"cannot reach {_host(url)}: {reason}") from None
+        raise NotificationError(f"cannot reach {url_host(url)}: {reason}") from None
 
 
-def _host(url: str) -> str:
+def url_host(url: str) -> str:
     """The scheme and host of a URL: webhook paths often hold a token, and are not shown."""
     return "/".join(url.split("/")[:3])
 

@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import config
 from ..exceptions import BackendError
-from . import agents, names, projects, runs, schema, task_runs
+from . import agents, child_runs, names, notifications, projects, runs, schema, task_runs
+from . import secrets as secrets_sql
 from . import schedules as schedules_sql
 from .connection import (check_database_file, database_file, display_url, migrate, open_engine,
                          transaction)
@@ -188,7 +189,7 @@ class Backend:
                         parameters: dict | None = None, run_config: Any = None,
                         labels: Iterable[str] | None = None, run_name: str | None = None,
                         *, flow_run_id: str | None = None, state: str = "Scheduled",
-                        scheduled_start_time: float | None = None) -> dict:
+                        scheduled_start_time: float | None = None, parent_flow_run_id: str | None = None) -> dict:
         """Schedule a run of a flow (by ``flow_id``, or the latest version of ``version_group_id``).
 
         ``parameters`` are checked against the flow's: a name it does not
@@ -199,7 +200,8 @@ class Backend:
         labels plus the storage's). ``flow_run_id`` and ``state`` are for a run
         that is already executing in-process (see ``BackendRecorder``).
         ``scheduled_start_time`` (seconds since the epoch; default now) is when
-        an agent may claim it.
+        an agent may claim it. ``parent_flow_run_id`` is the run whose task
+        started this one (see :mod:`jupyter_flows.tasks.flows`).
         """
         from ..run_configs import run_config_from_dict
 
@@ -211,8 +213,12 @@ class Backend:
         if run_config is not None:
             run_config_from_dict(run_config)  # a bad override fails here, naming what is wrong
         with self._write("create a flow run") as conn:
-            return runs.create_flow_run(conn, flow_id, version_group_id, parameters, run_config, labels,
-                                        run_name, flow_run_id, state, scheduled_start_time)
+            run = runs.create_flow_run(conn, flow_id, version_group_id, parameters, run_config, labels,
+                                       run_name, flow_run_id, state, scheduled_start_time)
+            if parent_flow_run_id is not None:
+                child_runs.set_parent(conn, run["id"], parent_flow_run_id)
+                run["parent_flow_run_id"] = parent_flow_run_id
+            return run
 
     def claim_flow_run(self, agent_id: str, agent_labels: Iterable[str] | None = None,
                        run_config_types: Iterable[str] | None = None) -> dict | None:
@@ -446,3 +452,57 @@ class Backend:
         """
         with self._write("create scheduled flow runs") as conn:
             return schedules_sql.create_scheduled_runs(conn, self._schedules, horizon_s, min_runs)
+
+    # -- secrets, notifications, flows of flows (see jupyter_flows.secrets, .notifications, .tasks.flows) ----
+
+    def set_secret_token(self, name: str, token: str) -> None:
+        """Store an encrypted secret value (:func:`jupyter_flows.secrets.set_secret` encrypts it)."""
+        with self._write(f"set secret {name!r}") as conn:
+            secrets_sql.set_token(conn, name, token)
+
+    def get_secret_token(self, name: str) -> str | None:
+        with self._read(f"read secret {name!r}") as conn:
+            return secrets_sql.get_token(conn, name)
+
+    def delete_secret(self, name: str) -> bool:
+        with self._write(f"delete secret {name!r}") as conn:
+            return secrets_sql.delete_secret(conn, name)
+
+    def list_secrets(self) -> list[dict]:
+        """``[{"name", "updated"}]``: the names of the secrets stored here, never their values."""
+        with self._read("list secrets") as conn:
+            return secrets_sql.list_secrets(conn)
+
+    def add_notification(self, flow_id: str, kind: str, options: dict, on_states: list | None = None) -> dict:
+        """Tell someone when runs of the flow of version ``flow_id`` (any version) end in ``on_states``."""
+        with self._write(f"add a notification to flow {flow_id!r}") as conn:
+            return notifications.add(conn, flow_id, kind, options, on_states)
+
+    def get_notifications(self, flow_id: str) -> list[dict]:
+        with self._read(f"read the notifications of flow {flow_id!r}") as conn:
+            return notifications.of_flow(conn, flow_id)
+
+    def remove_notification(self, flow_id: str, notification_id: int) -> None:
+        with self._write(f"remove notification {notification_id!r} of flow {flow_id!r}") as conn:
+            notifications.remove(conn, flow_id, notification_id)
+
+    def flow_run_depth(self, run_id: str, limit: int) -> int:
+        """How many parent runs run ``run_id`` has (counting stops past ``limit``)."""
+        with self._read(f"read the parents of flow run {run_id!r}") as conn:
+            return child_runs.depth(conn, run_id, limit)
+
+    def child_flow_runs(self, run_id: str) -> list[dict]:
+        """``[{"id", "name", "state"}]`` of the runs that run ``run_id`` started, oldest first."""
+        with self._read(f"read the child runs of flow run {run_id!r}") as conn:
+            return child_runs.children(conn, run_id)
+
+    def write_task_results(self, run_id: str, rows: list[tuple[str, int, bytes]]) -> None:
+        """Keep a child run's final task results: ``(slug, map index, pickled value)`` rows."""
+        with self._write(f"write task results of flow run {run_id!r}") as conn:
+            child_runs.write_results(conn, run_id, rows)
+
+    def get_task_result(self, run_id: str, task_slug: str, map_index: int = -1) -> bytes:
+        """The pickled result a child run kept for ``task_slug`` (``NotFoundError`` listing those it kept)."""
+        with self._read(f"read a task result of flow run {run_id!r}") as conn:
+            runs.require_run(conn, run_id)
+            return child_runs.read_result(conn, run_id, task_slug, map_index)

@@ -29,9 +29,11 @@ import time
 
 from ..engine.events import RunListener
 from ..exceptions import NotFoundError
+from ..redaction import mask_secrets
 from .backend import Backend
 from .live_logs import LogStream, stop_streaming, stream_here
 from .serialize import jsonable
+from .task_results import result_rows
 
 logger = logging.getLogger("jupyter_flows.flow_run")
 
@@ -66,6 +68,9 @@ class BackendRecorder(RunListener):
         self._mapped: dict[str, list] = {}  # slug -> [name, children, start, latest child end]
         self._last_flush = time.monotonic()
         self._writer: _BatchWriter | None = None
+        self._flow_name: str | None = None
+        self._parent: str | None = None  # the run that started this one (a child keeps its results)
+        self._notifications: list[dict] = []  # stored with the flow's registration, sent when the run ends
         #: Set while a run is recorded; the flow runner hands it to every task run.
         self.log_stream: LogStream | None = None
 
@@ -74,15 +79,17 @@ class BackendRecorder(RunListener):
     def flow_run_started(self, flow, flow_run_id: str, parameters: dict) -> None:
         self.flow_run_id = flow_run_id
         try:
-            self.backend.get_flow_run(flow_run_id)
+            run = self.backend.get_flow_run(flow_run_id)
         except NotFoundError:
             flow_id = self.flow_id or self._registered_flow_id(flow)
-            self.backend.create_flow_run(
+            run = self.backend.create_flow_run(
                 flow_id=flow_id, parameters={k: jsonable(v) for k, v in parameters.items()},
                 flow_run_id=flow_run_id, state="Running",
             )
         else:
             self.backend.set_flow_run_state(flow_run_id, "Running", "Running flow")
+        self._flow_name, self._parent = flow.name, run.get("parent_flow_run_id")
+        self._notifications = self._stored_notifications(run["flow_id"])
         writer = self._writer = _BatchWriter(self.backend, flow_run_id, self.retry_interval)
         self._last_flush = time.monotonic()
         # Task runs in this process hand their live lines straight to the writer thread.
@@ -112,7 +119,7 @@ class BackendRecorder(RunListener):
                 parent[3] = run.end_time
         # a row in Backend.TASK_RUN_COLUMNS order, so that a flush converts nothing
         self._tasks.append((self.flow_run_id, run.task_slug, run.task_name, index, type(state).__name__,
-                            state.message, run.attempts, run.start_time, run.end_time))
+                            mask_secrets(state.message), run.attempts, run.start_time, run.end_time))
         self._maybe_flush()
 
     def log(self, entry) -> None:
@@ -132,10 +139,17 @@ class BackendRecorder(RunListener):
         if self.write_error is not None:
             raise self.write_error
         final = "Failed" if state.is_failed() else "Cancelled" if state.is_cancelled() else "Success"
-        message = state.message
+        message = mask_secrets(state.message)
         if not state.is_finished():  # paused tasks: resuming is only offered in memory so far
-            final, message = "Failed", f"{state.message} (a run of the backend cannot be resumed yet)"
+            final, message = "Failed", f"{message} (a run of the backend cannot be resumed yet)"
+        if self._parent is not None:  # before the final state: a parent that sees it can read them
+            self.backend.write_task_results(self.flow_run_id, result_rows(state.result if isinstance(
+                state.result, dict) else None))
         self.backend.set_flow_run_state(self.flow_run_id, final, message)
+        if self._notifications:
+            from ..notifications import notify_run_finished
+
+            notify_run_finished(self._notifications, self._flow_name, self.flow_run_id, final, message)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -173,6 +187,14 @@ class BackendRecorder(RunListener):
         """Final rows of the mapped tasks' parents (map index -1), spanning their children's times."""
         return [(self.flow_run_id, slug, name, -1, "Mapped", f"Mapped {n} children", 0, start, end)
                 for slug, (name, n, start, end) in self._mapped.items()]
+
+    def _stored_notifications(self, flow_id: str) -> list[dict]:
+        """The flow's stored notifications; one that cannot be read is a warning, the run goes on."""
+        try:
+            return self.backend.get_notifications(flow_id)
+        except Exception as exc:  # noqa: BLE001 - notifications must never stop a run
+            logger.warning("Could not read the notifications of flow %s: %s", flow_id, exc)
+            return []
 
     def _registered_flow_id(self, flow) -> str:
         try:

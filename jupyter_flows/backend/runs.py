@@ -20,7 +20,7 @@ from ..exceptions import (FlowArchivedError, FlowRunActiveError, FlowRunFinished
 from ..run_configs.base import validate_labels
 from .clock import db_now
 from .projects import flow_query, flow_row, new_id
-from .schema import flow_run_states, flow_runs, flows, logs, projects, task_runs
+from .schema import flow_run_states, flow_runs, flows, logs, projects, task_run_results, task_runs
 
 FLOW_RUN_STATES = ("Scheduled", "Submitted", "Running", "Success", "Failed", "Cancelled")
 FINISHED_STATES = ("Success", "Failed", "Cancelled")
@@ -236,7 +236,7 @@ def delete_flow_run(conn: Connection, run_id: str, refuse_live: bool = False) ->
             raise FlowRunActiveError(
                 f"flow run {row.name!r} ({run_id}) is {row.state}: a process may be working on it; cancel it "
                 f"first (`jupyter-flows cancel {run_id}`) and delete it once it has ended")
-    for table in (logs, task_runs, flow_run_states):
+    for table in (logs, task_runs, flow_run_states, task_run_results):
         conn.execute(delete(table).where(table.c.flow_run_id == run_id))
     if conn.execute(delete(flow_runs).where(flow_runs.c.id == run_id)).rowcount == 0:
         raise NotFoundError(f"no flow run with id {run_id!r}")
@@ -284,6 +284,7 @@ def flow_run_dict(row, states: list | None) -> dict:
         "end_time": row["end_time"],
         "output_path": row["output_path"],
         "scheduled_start_time": row["scheduled_start_time"],
+        "parent_flow_run_id": row.get("parent_flow_run_id"),
     }
     if states is not None:
         run["states"] = states

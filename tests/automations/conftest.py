@@ -7,9 +7,14 @@ stopped at the end of the test whatever happened in it.
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -102,3 +107,46 @@ def wait_until(condition, timeout: float = 30, what: str = "condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
+
+
+def jf(*args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The installed ``jupyter-flows`` command as a user types it (the test's home comes through the env)."""
+    script = Path(sys.executable).parent / "jupyter-flows"
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def register_file(tmp_path: Path, code: str, project: str = "automations", name: str = "flows.py") -> None:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(code))
+    for command in (("create", "project", project), ("register", "--project", project, "-p", str(path))):
+        result = jf(*command)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def fast_agent_settings(monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "0.5")
+
+
+@pytest.fixture
+def agent(fast_agent_settings, tmp_path):
+    """A ``jupyter-flows agent local start`` process, stopped (SIGINT, then SIGKILL) after the test."""
+    log_path = tmp_path / "agent.log"
+    with open(log_path, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    yield process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_state(backend, run_id: str, timeout: float = 60) -> dict:
+    wait_until(lambda: backend.get_flow_run(run_id)["state"] in ("Success", "Failed", "Cancelled"), timeout,
+               f"flow run {run_id} to end")
+    return backend.get_flow_run(run_id)
