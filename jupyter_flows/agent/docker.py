@@ -17,6 +17,7 @@ process's. Cancelling stops the container; a finished container is removed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -35,6 +36,8 @@ log = logging.getLogger("jupyter_flows.agent")
 #: Docker labels put on every container the agent starts, to find them again.
 RUN_LABEL = "io.jupyter-flows.flow-run-id"
 AGENT_LABEL = "io.jupyter-flows.agent-id"
+#: A hash of the backend's URL: agents of other backends on the same daemon leave the container alone.
+BACKEND_LABEL = "io.jupyter-flows.backend"
 _FILE_STORAGES = ("Local", "Script", "Notebook")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "")
 
@@ -101,6 +104,7 @@ class DockerAgent(LocalAgent):
         self.network = network
         self.image = image
         self.client = connect(base_url)
+        self._backend_key = hashlib.sha256(self.backend.url.encode()).hexdigest()[:16]
 
     # -- the launcher hooks of the loop --------------------------------------------------------
 
@@ -128,7 +132,7 @@ class DockerAgent(LocalAgent):
                 image, command=["python3", "-m", "jupyter_flows.agent.execute", run["id"]],
                 environment=self._environment(run_config), user=f"{os.getuid()}:{os.getgid()}",
                 name=f"jupyter-flows-{slugify(run.get('name') or 'run')[:40]}-{run['id'][:8]}",
-                labels={RUN_LABEL: run["id"], AGENT_LABEL: self.agent_id},
+                labels={RUN_LABEL: run["id"], AGENT_LABEL: self.agent_id, BACKEND_LABEL: self._backend_key},
                 ports=list(getattr(run_config, "ports", None) or ()),
                 host_config=self._host_config(run_config, flow))
         except docker.errors.APIError as exc:
@@ -151,7 +155,8 @@ class DockerAgent(LocalAgent):
         super()._sweep_lost_runs()
         live = {agent["id"] for agent in self.backend.list_agents(live_only=True)} | {self.agent_id}
         try:
-            ended = self.client.containers.list(all=True, filters={"label": RUN_LABEL, "status": "exited"})
+            ended = self.client.containers.list(all=True, filters={"label": f"{BACKEND_LABEL}={self._backend_key}",
+                                                                   "status": "exited"})
             for container in ended:
                 if container.labels.get(AGENT_LABEL) not in live:
                     log.info("removing container %s of flow run %s, left by agent %s", container.name,

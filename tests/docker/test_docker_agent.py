@@ -132,7 +132,7 @@ def test_cancelling_a_run_stops_and_removes_its_container(
     flow = register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
     start_docker_agent()
     run = backend.create_flow_run(flow["id"])
-    wait_for(lambda: "waiting" in _process_log(run["id"]), timeout=60, what="the task to start")
+    wait_until_waiting(backend, run["id"])
 
     backend.cancel_flow_run(run["id"])
 
@@ -145,7 +145,7 @@ def test_container_killed_with_sigkill_fails_the_run_with_exit_code_137_and_its_
     flow = register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
     start_docker_agent()
     run = backend.create_flow_run(flow["id"])
-    wait_for(lambda: "waiting" in _process_log(run["id"]), timeout=60, what="the task to start")
+    wait_until_waiting(backend, run["id"])
 
     containers_of(docker_client, run["id"])[0].kill(signal="SIGKILL")
 
@@ -174,12 +174,22 @@ def test_stopping_the_agent_stops_its_containers_and_cancels_their_runs(
     flow = register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
     agent = start_docker_agent()
     run = backend.create_flow_run(flow["id"])
-    wait_for(lambda: "waiting" in _process_log(run["id"]), timeout=60, what="the task to start")
+    wait_until_waiting(backend, run["id"])
 
     assert agent.stop() == 0
 
     assert backend.get_flow_run(run["id"])["state"] == "Cancelled"
     assert not containers_of(docker_client, run["id"])
+
+
+def wait_until_waiting(backend, run_id: str) -> None:
+    """Until the slow flow's task printed "waiting"; a run that ended before that fails the test with its message."""
+    def started() -> bool:
+        run = backend.get_flow_run(run_id)
+        assert run["state"] not in ("Success", "Failed", "Cancelled"), (run["state_message"], _process_log(run_id))
+        return "waiting" in _process_log(run_id)
+
+    wait_for(started, timeout=90, what="the task to start")
 
 
 def _process_log(run_id: str) -> str:
@@ -330,16 +340,18 @@ def test_notebook_flow_runs_in_a_container_and_writes_its_output_notebook_on_the
 
 
 def test_ended_containers_of_an_agent_that_is_gone_are_removed(backend, docker_client, runtime_image):
-    from jupyter_flows.agent.docker import AGENT_LABEL, DockerAgent
+    from jupyter_flows.agent.docker import AGENT_LABEL, BACKEND_LABEL, DockerAgent
 
-    left = docker_client.containers.run(runtime_image, ["python3", "-c", "pass"], detach=True,
-                                        labels={RUN_LABEL: "a-run-of-a-dead-agent", AGENT_LABEL: "dead-agent"})
-    left.wait()
-    kept = docker_client.containers.run(runtime_image, ["python3", "-c", "pass"], detach=True,
-                                        labels={"unrelated": "yes"})
-    kept.wait()
+    agent = DockerAgent(backend=backend)
+    ours = {RUN_LABEL: "a-run-of-a-dead-agent", AGENT_LABEL: "dead-agent", BACKEND_LABEL: agent._backend_key}
+    of_another_backend = {**ours, RUN_LABEL: "a-run-elsewhere", BACKEND_LABEL: "another-backend"}
+    ended = [docker_client.containers.run(runtime_image, ["python3", "-c", "pass"], detach=True, labels=labels)
+             for labels in (ours, of_another_backend, {"unrelated": "yes"})]
+    for container in ended:
+        container.wait()
 
-    DockerAgent(backend=backend).poll_once()
+    agent.poll_once()
 
     assert not containers_of(docker_client, "a-run-of-a-dead-agent")
-    assert docker_client.containers.get(kept.id).status == "exited"  # not ours: left alone
+    for kept in ended[1:]:  # not of this backend's agents: left alone
+        assert docker_client.containers.get(kept.id).status == "exited"
