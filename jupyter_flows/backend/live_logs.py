@@ -87,7 +87,7 @@ class LiveLogs:
         self.pid = os.getpid()
         self._followed: dict[int, list] = {}  # id(entries) -> [entries, how many were taken]
         self._in_flight: set[int] = set()
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.Lock())  # a plain lock: taken twice per task run
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned = False
