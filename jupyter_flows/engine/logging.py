@@ -14,9 +14,12 @@ import logging
 import sys
 import threading
 import time
+import warnings
 from typing import Any, Iterator
 
 from .. import config
+from ..exceptions import ConfigurationError
+from ..redaction import mask_secrets
 
 TASK_LOGGER_NAME = "jupyter_flows.task"
 RUN_LOGGER_NAME = "jupyter_flows.flow_run"
@@ -97,6 +100,19 @@ class _CaptureHandler(logging.Handler):
         )
 
 
+def _configured_level() -> str:
+    """``JUPYTER_FLOWS_LOG_LEVEL``; INFO with a warning when it is bad, for importing must not fail over it.
+
+    The processes that must not run with a bad setting (an agent, a flow
+    run's process) refuse to start with it: see ``config.check``.
+    """
+    try:
+        return config.log_level()
+    except ConfigurationError as exc:
+        warnings.warn(f"{exc}; using INFO", stacklevel=3)
+        return "INFO"
+
+
 def _configure() -> None:
     run_logger = logging.getLogger(RUN_LOGGER_NAME)
     if not run_logger.handlers:
@@ -105,7 +121,7 @@ def _configure() -> None:
         console.addFilter(_add_prefix)
         run_logger.addHandler(console)
         if run_logger.level == logging.NOTSET:  # a level the user already chose stays
-            run_logger.setLevel(config.log_level())
+            run_logger.setLevel(_configured_level())
         # Records also reach the root logger's handlers (logging.basicConfig, a file handler,
         # pytest's caplog), as in Prefect 1; the root has none by default, so nothing prints twice.
         run_logger.propagate = True
@@ -198,8 +214,8 @@ def capture_into(entries: list | None) -> Iterator[None]:
 def capture_entry(level: int, message: str, task_name=None, task_slug=None, map_index=None) -> None:
     """Record a line without building a LogRecord (the task runner's own messages)."""
     entries = getattr(_capture, "entries", None)
-    if entries is not None:
-        entries.append(LogEntry(level, time.time(), message, task_name, task_slug, map_index))
+    if entries is not None:  # secrets fetched in this process are masked (log handlers do it for records)
+        entries.append(LogEntry(level, time.time(), mask_secrets(message), task_name, task_slug, map_index))
 
 
 def print_entry(entry: LogEntry, flow_name: str | None = None) -> None:
