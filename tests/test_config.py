@@ -73,3 +73,17 @@ def test_check_of_this_process_passes_with_the_defaults(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
     config.check()
+
+
+def test_a_bad_log_level_does_not_break_importing_but_warns_and_uses_info():
+    import os
+    import subprocess
+    import sys
+
+    code = "import logging, jupyter_flows; print(logging.getLogger('jupyter_flows.flow_run').level)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "JUPYTER_FLOWS_LOG_LEVEL": "loud"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "20"
+    assert "JUPYTER_FLOWS_LOG_LEVEL='loud' is not a log level" in result.stderr

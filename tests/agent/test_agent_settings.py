@@ -47,6 +47,16 @@ def test_agent_with_a_bad_heartbeat_interval_refuses_to_start_before_claiming(
     assert backend.get_flow_run(run["id"])["state"] == "Scheduled"
 
 
+def test_agent_with_a_bad_log_level_refuses_to_start(monkeypatch, start_agent):
+    monkeypatch.setenv("JUPYTER_FLOWS_LOG_LEVEL", "loud")
+
+    agent = start_agent()
+
+    assert agent.process.wait(timeout=30) == 2
+    last = agent.output().strip().splitlines()[-1]
+    assert last.startswith("Error: JUPYTER_FLOWS_LOG_LEVEL='loud' is not a log level")
+
+
 def test_run_config_env_with_a_bad_setting_fails_the_run_with_the_variable_named(start_agent, backend, quick_flow):
     bad_env = LocalRun(env={"JUPYTER_FLOWS_HEARTBEAT_INTERVAL": "abc"}).to_dict()
     run = backend.create_flow_run(flow_id=quick_flow["id"], run_config=bad_env)
