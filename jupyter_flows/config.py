@@ -92,6 +92,17 @@ def scheduler_interval(environ: Mapping[str, str] | None = None) -> float:
     return _seconds("JUPYTER_FLOWS_SCHEDULER_INTERVAL", "5", environ)
 
 
+def server_scheduler(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the Jupyter server extension runs a scheduler too (``JUPYTER_FLOWS_SERVER_SCHEDULER=1``).
+
+    Off by default: every local agent runs one already.
+    """
+    raw = (os.environ if environ is None else environ).get("JUPYTER_FLOWS_SERVER_SCHEDULER", "0")
+    if raw.strip().lower() not in ("0", "1", "true", "false", "yes", "no", ""):
+        raise ConfigurationError(f"JUPYTER_FLOWS_SERVER_SCHEDULER={raw!r} is not a yes or no; use 1 or 0")
+    return raw.strip().lower() in ("1", "true", "yes")
+
+
 def check(environ: Mapping[str, str] | None = None) -> None:
     """Read every setting of ``environ`` (this process's environment by default); raise the first bad one.
 
@@ -99,7 +110,7 @@ def check(environ: Mapping[str, str] | None = None) -> None:
     it starts the run, and an agent on the environment it is about to give a
     run, so that a typo fails fast with its name instead of deep in a loop.
     """
-    for read in (home, log_level, agent_poll_interval, heartbeat_interval, scheduler_interval):
+    for read in (home, log_level, agent_poll_interval, heartbeat_interval, scheduler_interval, server_scheduler):
         read(environ)
 
 

@@ -88,3 +88,33 @@ async def test_a_schedule_on_an_archived_version_is_refused(api):
     register_hello_flow(greeting="Howdy")
     status, body = await api("POST", "flows", first, "schedule", body={"every": "1h"})
     assert status == 400 and "version 1" in body["message"] and "is archived" in body["message"]
+
+
+@pytest.fixture
+def server_scheduler(monkeypatch):
+    """The server started by this test runs a scheduler (asked for before ``api`` starts the server)."""
+    monkeypatch.setenv("JUPYTER_FLOWS_SERVER_SCHEDULER", "1")
+    monkeypatch.setenv("JUPYTER_FLOWS_SCHEDULER_INTERVAL", "0.2")
+
+
+async def test_the_server_runs_a_scheduler_when_asked_to(server_scheduler, api, backend):
+    from server_helpers import wait_for
+
+    flow_id = register_hello_flow()
+    await api("POST", "flows", flow_id, "schedule", body={"every": "1h"})
+
+    async def runs():
+        _, page = await api("GET", "flow-runs", params={"flow_id": flow_id})
+        return len(page["flow_runs"]) == 10
+
+    await wait_for(runs, timeout=30, what="the server's scheduler to create the next 10 runs")
+
+
+async def test_the_server_runs_no_scheduler_by_default(api, backend):
+    import asyncio
+
+    flow_id = register_hello_flow()
+    await api("POST", "flows", flow_id, "schedule", body={"every": "1h"})
+    await asyncio.sleep(1.0)
+    _, page = await api("GET", "flow-runs", params={"flow_id": flow_id})
+    assert page["flow_runs"] == []
