@@ -82,6 +82,23 @@ def schedule_resume(name: str, project: str | None) -> None:
     click.echo(f"Resumed the schedule of flow {safe(name)!r}; next run at {local_time(info['next_run'])}.")
 
 
+@schedule.command("missed-runs")
+@click.argument("name")
+@click.argument("policy", type=click.Choice(["latest", "all"]))
+@click.option("--project", default=None, help="Project of the flow (needed when names clash).")
+def schedule_missed_runs(name: str, policy: str, project: str | None) -> None:
+    """Which times missed while no scheduler ran flow NAME runs: the latest (default) or all."""
+    backend, flow = _flow_and_schedule(name, project)
+    info = backend.get_schedule(flow["id"])
+    if info is None:
+        from .exceptions import ScheduleError
+
+        raise ScheduleError(f"flow {name!r} has no schedule; give it one first")
+    backend.set_schedule(flow["id"], info["schedule"], missed_runs=policy)
+    click.echo(f"Flow {safe(name)!r} runs {'every missed time' if policy == 'all' else 'the latest missed time'} "
+               "after downtime.")
+
+
 @click.group("scheduler")
 def scheduler() -> None:
     """The scheduler service (each local agent runs one too, unless started with --no-scheduler)."""

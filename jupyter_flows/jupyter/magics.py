@@ -167,6 +167,8 @@ def _notebook_register_args():
 @argument("--param", "-p", action="append", default=[], metavar="k=v", help="parameter value of the scheduled runs")
 @argument("--pause", action="store_true", help="pause the schedule (its runs not yet started are removed)")
 @argument("--resume", action="store_true", help="resume a paused schedule")
+@argument("--missed-runs", choices=("latest", "all"),
+          help="after downtime run only the latest missed time (default) or all of them")
 @argument("--project", help="project of the flow, when its name is in several projects")
 def _schedule_args():
     """Give a registered flow a schedule, pause or resume it, or show it."""
@@ -453,9 +455,11 @@ class FlowMagics(Magics):
             info = (backend.pause_schedule if args.pause else backend.resume_schedule)(registered["id"])
         elif args.cron is not None or args.every is not None:
             schedule = schedule_from_options(args.cron, args.every, args.tz, parse_params(args.param) or None)
-            info = backend.set_schedule(registered["id"], schedule.to_dict())
+            info = backend.set_schedule(registered["id"], schedule.to_dict(), args.missed_runs)
         else:
             info = backend.get_schedule(registered["id"])
+            if args.missed_runs and info is not None:
+                info = backend.set_schedule(registered["id"], info["schedule"], args.missed_runs)
         print(_schedule_line(args.name, info))
         return info
 

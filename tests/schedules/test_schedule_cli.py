@@ -140,3 +140,14 @@ def test_scheduler_start_alone_creates_the_runs_and_an_agent_without_scheduler_d
     assert len(backend.list_flow_runs(limit=None)) == 10, output
     assert "scheduler created 10 scheduled flow run(s)" in output and "scheduler stopped" in output
     assert process.returncode == 0
+
+
+def test_the_missed_run_policy_is_set_per_flow(backend):
+    flow_id = register_flow(backend, IntervalSchedule(interval=timedelta(minutes=1)))
+    result = invoke("schedule", "missed-runs", "greeter", "all")
+    assert result.exit_code == 0 and "runs every missed time after downtime" in result.output
+    assert backend.get_schedule(flow_id)["missed_runs"] == "all"
+    assert "missed runs: all" in invoke("schedule", "show", "greeter").output
+    register_flow(backend, None, name="manual")
+    result = invoke("schedule", "missed-runs", "manual", "all")
+    assert result.exit_code == 2 and "flow 'manual' has no schedule; give it one first" in result.output

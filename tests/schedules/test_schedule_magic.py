@@ -86,3 +86,10 @@ def test_bad_schedules_are_one_line_errors(ip, backend, registered, line, messag
     assert message in str(info.value)
     assert "\n" not in str(info.value)
     assert backend.get_schedule(registered) is None
+
+
+def test_the_missed_run_policy_from_the_magic(ip, backend, registered):
+    info, _ = magic(ip, "schedule report --every 1h --missed-runs all")
+    assert info["missed_runs"] == "all"
+    info, _ = magic(ip, "schedule report --missed-runs latest")
+    assert info["missed_runs"] == "latest" and backend.get_schedule(registered)["missed_runs"] == "latest"
