@@ -43,11 +43,21 @@ class Client:
 
     def create_flow_run(self, flow_id: str | None = None, version_group_id: str | None = None,
                         parameters: dict | None = None, run_config: Any = None,
-                        labels: Iterable[str] | None = None, run_name: str | None = None) -> str:
-        """Schedule a run for an agent to pick up; returns the flow run id."""
+                        labels: Iterable[str] | None = None, run_name: str | None = None,
+                        scheduled_start_time=None) -> str:
+        """Schedule a run for an agent to pick up; returns the flow run id.
+
+        ``scheduled_start_time`` (a datetime; naive means UTC) holds the run
+        back until then, as in Prefect 1; by default it may start now.
+        """
+        start = None
+        if scheduled_start_time is not None:
+            from ..schedules.zones import as_aware
+
+            start = as_aware(scheduled_start_time, "scheduled_start_time").timestamp()
         return self.backend.create_flow_run(flow_id=flow_id, version_group_id=version_group_id,
                                             parameters=parameters, run_config=run_config, labels=labels,
-                                            run_name=run_name)["id"]
+                                            run_name=run_name, scheduled_start_time=start)["id"]
 
     def cancel_flow_run(self, flow_run_id: str) -> State:
         """Cancel a run that has not finished; returns its state afterwards."""
@@ -142,6 +152,7 @@ class FlowRunView:
     start_time: float | None
     end_time: float | None
     output_path: str | None
+    scheduled_start_time: float | None
     backend: Backend = field(repr=False)
     raw: dict = field(repr=False)
 
@@ -154,7 +165,8 @@ class FlowRunView:
             project_name=run["project_name"], parameters=run["parameters"], labels=run["labels"],
             run_config=run["run_config"], state=_state(run), states=run["states"], agent_id=run["agent_id"],
             created=run["created"], start_time=run["start_time"], end_time=run["end_time"],
-            output_path=run["output_path"], backend=backend, raw=run,
+            output_path=run["output_path"], scheduled_start_time=run.get("scheduled_start_time"),
+            backend=backend, raw=run,
         )
 
     def get_latest(self) -> "FlowRunView":

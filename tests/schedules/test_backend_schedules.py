@@ -265,3 +265,17 @@ def test_a_database_from_before_schedules_is_upgraded_with_its_runs_due(tmp_path
     assert upgraded.get_flow_run(run["id"])["scheduled_start_time"] == run["created"]
     assert upgraded.claim_flow_run("agent-1", ["blue"])["id"] == run["id"]
     upgraded.close()
+
+
+def test_the_python_client_creates_a_run_for_later_and_shows_its_scheduled_start_time(any_backend):
+    from jupyter_flows.backend import Client, FlowRunView
+
+    flow = register(any_backend)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    run_id = Client(backend=any_backend).create_flow_run(flow_id=flow["id"], scheduled_start_time=later)
+    view = FlowRunView.from_flow_run_id(run_id, backend=any_backend)
+    assert view.scheduled_start_time == pytest.approx(later.timestamp(), abs=1e-3)
+    assert any_backend.claim_flow_run("agent-1", ["blue"]) is None
+    naive = datetime(2030, 1, 1, 6)
+    run_id = Client(backend=any_backend).create_flow_run(flow_id=flow["id"], scheduled_start_time=naive)
+    assert any_backend.get_flow_run(run_id)["scheduled_start_time"] == datetime(2030, 1, 1, 6, tzinfo=UTC).timestamp()
