@@ -93,3 +93,18 @@ def test_the_missed_run_policy_from_the_magic(ip, backend, registered):
     assert info["missed_runs"] == "all"
     info, _ = magic(ip, "schedule report --missed-runs latest")
     assert info["missed_runs"] == "latest" and backend.get_schedule(registered)["missed_runs"] == "latest"
+
+
+def test_the_runs_table_shows_when_each_run_is_scheduled_for(ip, backend, registered):
+    from datetime import datetime
+
+    from jupyter_flows.jupyter.widgets.tables import flow_runs_table
+
+    magic(ip, "schedule report --every 1h")
+    backend.create_scheduled_runs()
+    runs = backend.list_flow_runs(limit=None)
+    table = flow_runs_table(runs)
+    column = table.columns.index("scheduled for")
+    shown = {row[column] for row in table.rows}
+    assert shown == {datetime.fromtimestamp(r["scheduled_start_time"]).strftime("%Y-%m-%d %H:%M:%S") for r in runs}
+    assert all(value.endswith(":00:00") for value in shown)

@@ -94,9 +94,10 @@ def flows_table(flows: list[dict]) -> Table:
 
 def flow_runs_table(runs: list[dict]) -> Table:
     rows = [(r["name"], r["flow_name"], r["state"], r.get("state_message") or "", when(r["created"]),
-             duration(r.get("start_time"), r.get("end_time")), r["id"]) for r in runs]
-    return Table(["run", "flow", "state", "message", "created", "duration", "id"], rows, title="Flow runs",
-                 empty="no flow runs yet")
+             when(r.get("scheduled_start_time")), duration(r.get("start_time"), r.get("end_time")), r["id"])
+            for r in runs]
+    return Table(["run", "flow", "state", "message", "created", "scheduled for", "duration", "id"], rows,
+                 title="Flow runs", empty="no flow runs yet")
 
 
 def logs_table(logs: list[dict], title: str | None = None) -> Table:
