@@ -108,3 +108,18 @@ def test_the_runs_table_shows_when_each_run_is_scheduled_for(ip, backend, regist
     shown = {row[column] for row in table.rows}
     assert shown == {datetime.fromtimestamp(r["scheduled_start_time"]).strftime("%Y-%m-%d %H:%M:%S") for r in runs}
     assert all(value.endswith(":00:00") for value in shown)
+
+
+def test_the_run_widget_says_when_a_run_for_later_is_scheduled_for(backend, registered):
+    import time
+    from datetime import datetime
+
+    from jupyter_flows.jupyter.widgets.follower import RunFollower
+
+    later = time.time() + 600
+    run = backend.create_flow_run(registered, scheduled_start_time=later)
+    follower = RunFollower(run["id"], backend=backend)
+    assert follower._poll_once() is False
+    expected = datetime.fromtimestamp(later).strftime("%Y-%m-%d %H:%M:%S")
+    assert follower.view.state_name == "Scheduled"
+    assert follower.view.state_message == f"scheduled for {expected}"

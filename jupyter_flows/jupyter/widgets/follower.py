@@ -8,7 +8,9 @@ so the logs read after a final state is seen are complete.
 
 from __future__ import annotations
 
+import datetime
 import threading
+import time
 
 from ...backend import FINISHED_STATES, Backend
 from ...exceptions import JupyterFlowsError
@@ -92,6 +94,10 @@ class RunFollower:
 
     @staticmethod
     def _message(run: dict) -> str | None:
+        start = run.get("scheduled_start_time")
+        if run["state"] == "Scheduled" and start and start > time.time():
+            when = datetime.datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M:%S")
+            return f"scheduled for {when}"
         return WAITING.get(run["state"], run.get("state_message"))
 
 
