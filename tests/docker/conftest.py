@@ -14,14 +14,12 @@ from pathlib import Path
 import docker
 import pytest
 
-from docker_harness import BASE_IMAGE, DockerDaemon, cache_dir, ensure_base_image
+from docker_harness import BASE_IMAGE, NOTEBOOK_IMAGE, RUNTIME_IMAGE, DockerDaemon, cache_dir, ensure_base_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
 
 from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL  # noqa: E402
 
-RUNTIME_IMAGE = "jupyter-flows-test-runtime:latest"
-NOTEBOOK_IMAGE = "jupyter-flows-test-notebook:latest"
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,9 @@ import docker
 
 #: The Debian python image every test builds on (python3 and venv, nothing else).
 BASE_IMAGE = "jupyter-flows-test-base:bookworm"
+#: Built from it by the fixtures with Docker storage: this jupyter-flows, and that plus papermill and ipykernel.
+RUNTIME_IMAGE = "jupyter-flows-test-runtime:latest"
+NOTEBOOK_IMAGE = "jupyter-flows-test-notebook:latest"
 SUITE = "bookworm"
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from agent_helpers import log_messages, register_file, run_cli, wait_for, wait_for_state, write_flow_file
-from conftest import RUNTIME_IMAGE
-from docker_harness import BASE_IMAGE
+from docker_harness import BASE_IMAGE, RUNTIME_IMAGE
 
 from jupyter_flows.agent.docker import RUN_LABEL
 
