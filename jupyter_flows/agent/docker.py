@@ -3,7 +3,7 @@
 It claims the runs whose run config is ``DockerRun`` (and ``UniversalRun``
 when asked), and starts each as ``python3 -m jupyter_flows.agent.execute
 RUN_ID`` in a container of the run config's image (else the image of the
-flow's Docker storage). The container's environment is the image's, then the
+flow's Docker storage, else the agent's ``image``). The container's environment is the image's, then the
 agent's ``--env`` values, then the run config's ``env``. The run inside
 reports to the agent's backend: an SQLite file through a mount of its
 directory, PostgreSQL through its URL (on the host's network when the server
@@ -12,7 +12,9 @@ storage) have their directory mounted read-only at the same path.
 
 One thread per container copies its output to the run's ``process.log`` and
 the agent's log, then records its exit code; the loop reads that code like a
-process's. Cancelling stops the container; a finished container is removed.
+process's. Cancelling stops the container; a finished container is removed,
+and so are ended containers that agents of the same backend left when they
+died (each sweep).
 """
 
 from __future__ import annotations
