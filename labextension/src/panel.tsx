@@ -86,7 +86,12 @@ function RunItem(props: { run: FlowRun; actions: PanelActions }): JSX.Element {
       >
         <StateBadge state={run.state} />
         <span className="jp-FlowsPanel-runName">{shortRunName(run.name, run.flow_name)}</span>
-        <span className="jp-FlowsPanel-runMeta">{duration || formatTimestamp(run.created)}</span>
+        <span className="jp-FlowsPanel-runMeta">
+          {duration ||
+            (run.state === 'Scheduled' && run.scheduled_start_time
+              ? `at ${formatTimestamp(run.scheduled_start_time)}`
+              : formatTimestamp(run.created))}
+        </span>
       </button>
       {run.waiting_reason && (
         <div className="jp-FlowsPanel-waiting" data-testid="run-waiting-reason">

@@ -242,6 +242,12 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
         </dd>
         <dt>Created</dt>
         <dd>{formatTimestamp(run.created)}</dd>
+        {run.scheduled_start_time && run.scheduled_start_time - run.created > 1 && (
+          <>
+            <dt>Scheduled for</dt>
+            <dd data-testid="run-scheduled-start">{formatTimestamp(run.scheduled_start_time)}</dd>
+          </>
+        )}
         <dt>Duration</dt>
         <dd>{formatDuration(elapsed(run.start_time, run.end_time, now)) || '—'}</dd>
         {run.waiting_reason && (

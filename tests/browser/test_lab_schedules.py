@@ -78,3 +78,12 @@ def test_the_open_notebook_is_scheduled_for_weekdays_at_six_and_the_panel_shows_
     assert backend.get_schedule(flow["id"])["paused"] is True
     item.get_by_test_id("schedule-toggle").click()
     expect(item.get_by_test_id("flow-next-run")).to_have_text(f"next {expected}")
+
+    # a run created for later shows when it will start, in the panel and in its view
+    later = backend.create_flow_run(flow["id"], scheduled_start_time=info["next_run"])
+    page.locator(".jp-FlowsPanel-refresh").click()
+    run_item = item.locator(f'[data-run-id="{later["id"]}"]')
+    expect(run_item).to_contain_text(f"at {expected}")
+    run_item.locator("button").first.click()
+    view = page.locator(f'[data-testid="run-view"][data-run-id="{later["id"]}"]')
+    expect(view.get_by_test_id("run-scheduled-start")).to_have_text(expected)
