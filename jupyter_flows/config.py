@@ -65,6 +65,24 @@ def runs_dir() -> Path:
     return home() / "runs"
 
 
+def results_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where ``LocalResult`` writes by default (``JUPYTER_FLOWS_RESULTS_DIR``, else ``<home>/results``)."""
+    raw = (os.environ if environ is None else environ).get("JUPYTER_FLOWS_RESULTS_DIR")
+    if raw is not None and raw.strip():
+        return Path(raw).expanduser()
+    return home(environ) / "results"
+
+
+def agent_checkpointing(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether runs through an agent checkpoint task results (``JUPYTER_FLOWS_CHECKPOINTING``, default on)."""
+    raw = (os.environ if environ is None else environ).get("JUPYTER_FLOWS_CHECKPOINTING", "true")
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no"):
+        raise ConfigurationError(f"JUPYTER_FLOWS_CHECKPOINTING={raw!r} is not a yes/no value; "
+                                 "use true or false")
+    return value in ("1", "true", "yes")
+
+
 def log_level(environ: Mapping[str, str] | None = None) -> str:
     """Level of the console log handler (``JUPYTER_FLOWS_LOG_LEVEL``, INFO by default)."""
     raw = (os.environ if environ is None else environ).get("JUPYTER_FLOWS_LOG_LEVEL", "INFO")

@@ -37,10 +37,6 @@ class BackendGoneError(BackendError):
     """The backend's database file was deleted or replaced under a running process: stop, do not retry."""
 
 
-class BackendGoneError(BackendError):
-    """The backend's database file was deleted or replaced under a running process: stop, do not retry."""
-
-
 class FlowRunFinishedError(JupyterFlowsError):
     """A write for a flow run that already ended (it was taken for lost, or ended elsewhere): refused.
 
@@ -121,3 +117,11 @@ class NotificationError(JupyterFlowsError, ValueError):
 
 class FlowRunDepthError(JupyterFlowsError):
     """A flow run would start a child run deeper than the limit (flows that start each other in a cycle)."""
+
+
+class ResultError(JupyterFlowsError, ValueError):
+    """A result cannot be written, read or located: names the location, the value or the template field."""
+
+
+class RestartError(JupyterFlowsError, ValueError):
+    """A flow run cannot be restarted (still running, already succeeded); says which and why."""

@@ -133,6 +133,13 @@ class Success(Finished):
     color = "#28a745"
 
 
+class Cached(Success):
+    """Did not run: its result was read from where an earlier run kept it (a ``target``, or ``cache_for``)."""
+
+    __slots__ = ()
+    color = "#ffa500"
+
+
 class Mapped(Success):
     """A mapped task: its work was done by its children, whose states are ``map_states``."""
 
@@ -197,7 +204,7 @@ class Cancelled(Finished):
 STATE_CLASSES: dict[str, type[State]] = {
     cls.__name__: cls
     for cls in (
-        Pending, Scheduled, Submitted, Retrying, Paused, Resume, Running, Finished, Success, Mapped,
+        Pending, Scheduled, Submitted, Retrying, Paused, Resume, Running, Finished, Success, Cached, Mapped,
         Skipped, Looped, Failed, TriggerFailed, TimedOut, Cancelled,
     )
 }

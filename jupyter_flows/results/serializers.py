@@ -1,0 +1,64 @@
+"""How a result's value becomes bytes and back: cloudpickle (the default) or JSON.
+
+Names as in Prefect 1 (``PickleSerializer``, ``JSONSerializer``), so a result
+configured there reads the same here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import cloudpickle
+
+from ..exceptions import ResultError
+
+
+class Serializer:
+    """Turns a value into bytes (``serialize``) and back (``deserialize``)."""
+
+    def serialize(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def deserialize(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class PickleSerializer(Serializer):
+    """cloudpickle: any picklable value, including functions and classes defined in a notebook."""
+
+    def serialize(self, value: Any) -> bytes:
+        try:
+            return cloudpickle.dumps(value)
+        except Exception as exc:
+            raise ResultError(f"the result {_short(value)} of type {type(value).__name__} cannot be pickled "
+                              f"({type(exc).__name__}: {exc}); return a picklable value, turn checkpointing "
+                              "off for this task (checkpoint=False), or use a serializer that can write it") from None
+
+    def deserialize(self, data: bytes) -> Any:
+        return cloudpickle.loads(data)
+
+
+class JSONSerializer(Serializer):
+    """JSON: readable by any tool, for values made of dicts, lists, strings, numbers, booleans and None."""
+
+    def serialize(self, value: Any) -> bytes:
+        try:
+            return json.dumps(value).encode()
+        except (TypeError, ValueError) as exc:
+            raise ResultError(f"the result {_short(value)} cannot be written as JSON ({exc}); "
+                              "use PickleSerializer() for other values") from None
+
+    def deserialize(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
