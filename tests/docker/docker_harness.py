@@ -30,6 +30,7 @@ BASE_IMAGE = "jupyter-flows-test-base:bookworm"
 #: Built from it by the fixtures with Docker storage: this jupyter-flows, and that plus papermill and ipykernel.
 RUNTIME_IMAGE = "jupyter-flows-test-runtime:latest"
 NOTEBOOK_IMAGE = "jupyter-flows-test-notebook:latest"
+BARE_IMAGE = "jupyter-flows-test-bare:bookworm"
 SUITE = "bookworm"
 
 
@@ -79,10 +80,24 @@ class DockerDaemon:
                 container.remove(force=True)
         client.close()
 
+    def remove_test_images(self) -> None:
+        """Images tests built for their flows go; the base and runtime images (and their layers) stay cached."""
+        keep = {BASE_IMAGE, RUNTIME_IMAGE, NOTEBOOK_IMAGE, BARE_IMAGE}
+        client = docker.DockerClient(base_url=self.base_url)
+        for image in client.images.list():
+            if image.tags and not keep & set(image.tags):
+                for tag in image.tags:
+                    with contextlib.suppress(docker.errors.APIError):
+                        client.images.remove(tag, noprune=False)
+        client.images.prune(filters={"dangling": True})
+        client.close()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(Exception):
                 self.remove_containers()
+            with contextlib.suppress(Exception):
+                self.remove_test_images()
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
@@ -132,7 +147,7 @@ def ensure_base_image(client: docker.DockerClient, name: str = BASE_IMAGE) -> st
     return name
 
 
-def ensure_bare_image(client: docker.DockerClient, name: str = "jupyter-flows-test-bare:bookworm") -> str:
+def ensure_bare_image(client: docker.DockerClient, name: str = BARE_IMAGE) -> str:
     """The base image with its python removed, for the "base image without python" case."""
     with contextlib.suppress(docker.errors.ImageNotFound):
         client.images.get(name)

@@ -85,3 +85,15 @@ def test_bad_options_are_clear_errors(tmp_path):
         Docker(base_image="python:3.11", dockerfile=tmp_path / "Dockerfile")
     with pytest.raises(StorageError, match="does not exist"):
         Docker(base_image=BASE_IMAGE, files={str(tmp_path / "missing.txt"): "/missing.txt"}).add_flow(small_flow())
+
+
+def test_dockerfile_is_the_start_of_the_image(docker_client, tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"FROM {BASE_IMAGE}\nENV TEAM=data\n")
+    storage = Docker(dockerfile=dockerfile, image_tag="from-dockerfile")
+
+    storage.add_flow(small_flow())
+
+    output = docker_client.containers.run(storage.name, ["python3", "-c", "import os; print(os.environ['TEAM'])"],
+                                          remove=True)
+    assert output.decode().strip() == "data"
