@@ -23,6 +23,7 @@ from .executor_picker import ExecutorPicker
 from .follower import follow
 from .parameter_inputs import ParameterInputs
 from .run_view import RunView
+from .schedule_editor import ScheduleEditor
 
 RUN_CONFIG_KINDS = {"UniversalRun": UniversalRun, "LocalRun": LocalRun, "DockerRun": DockerRun,
                     "KubernetesRun": KubernetesRun}
@@ -71,6 +72,7 @@ class ConfigForm(widgets.VBox):
                                         allow_duplicates=False)
         self.run_config_error = widgets.HTML()
         self.parameter_inputs = ParameterInputs(flow)
+        self.schedule_editor = ScheduleEditor(flow)
         self.project = widgets.Combobox(options=self._project_names(), value=project_name or "",
                                         placeholder="pick a project or type a new one", description="Project",
                                         ensure_option=False, style=_STYLE)
@@ -94,6 +96,7 @@ class ConfigForm(widgets.VBox):
                      widgets.HTML("<b>Labels</b> <small>(an agent needs all of them)</small>"), self.labels,
                      self.run_config_error),
             _section("Parameters of the next run", self.parameter_inputs),
+            _section("Schedule: when agents run it once registered", self.schedule_editor),
             _section("Backend", self.project),
             widgets.HBox([self.run_button, self.register_button, self.submit_button]),
             self.status,
