@@ -55,6 +55,10 @@ class Backend:
     def __repr__(self) -> str:
         return f"Backend({display_url(self.url)!r})"
 
+    def __reduce__(self):
+        """A backend crosses processes as its URL (a task's result holding a ``FlowRunView``)."""
+        return (Backend, (self.url,))
+
     # -- connection -----------------------------------------------------------------------------
 
     @property

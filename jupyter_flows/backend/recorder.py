@@ -70,6 +70,7 @@ class BackendRecorder(RunListener):
         self._writer: _BatchWriter | None = None
         self._flow_name: str | None = None
         self._parent: str | None = None  # the run that started this one (a child keeps its results)
+        self._slugs: dict | None = None  # the flow's {task: slug}, to key a child's results
         self._notifications: list[dict] = []  # stored with the flow's registration, sent when the run ends
         #: Set while a run is recorded; the flow runner hands it to every task run.
         self.log_stream: LogStream | None = None
@@ -89,6 +90,7 @@ class BackendRecorder(RunListener):
         else:
             self.backend.set_flow_run_state(flow_run_id, "Running", "Running flow")
         self._flow_name, self._parent = flow.name, run.get("parent_flow_run_id")
+        self._slugs = flow.slugs if self._parent is not None else None
         self._notifications = self._stored_notifications(run["flow_id"])
         writer = self._writer = _BatchWriter(self.backend, flow_run_id, self.retry_interval)
         self._last_flush = time.monotonic()
@@ -143,8 +145,7 @@ class BackendRecorder(RunListener):
         if not state.is_finished():  # paused tasks: resuming is only offered in memory so far
             final, message = "Failed", f"{message} (a run of the backend cannot be resumed yet)"
         if self._parent is not None:  # before the final state: a parent that sees it can read them
-            self.backend.write_task_results(self.flow_run_id, result_rows(state.result if isinstance(
-                state.result, dict) else None))
+            self._keep_results(state)
         self.backend.set_flow_run_state(self.flow_run_id, final, message)
         if self._notifications:
             from ..notifications import notify_run_finished
@@ -187,6 +188,14 @@ class BackendRecorder(RunListener):
         """Final rows of the mapped tasks' parents (map index -1), spanning their children's times."""
         return [(self.flow_run_id, slug, name, -1, "Mapped", f"Mapped {n} children", 0, start, end)
                 for slug, (name, n, start, end) in self._mapped.items()]
+
+    def _keep_results(self, state) -> None:
+        """Write a child run's task results; a failure is a warning, the run's final state is still recorded."""
+        try:
+            results = state.result if isinstance(state.result, dict) else None
+            self.backend.write_task_results(self.flow_run_id, result_rows(results, self._slugs))
+        except Exception as exc:  # noqa: BLE001 - the parent then reads "no result kept", never a stuck run
+            logger.warning("Could not keep the task results of flow run %s for its parent: %s", self.flow_run_id, exc)
 
     def _stored_notifications(self, flow_id: str) -> list[dict]:
         """The flow's stored notifications; one that cannot be read is a warning, the run goes on."""

@@ -21,16 +21,20 @@ log = logging.getLogger("jupyter_flows.flow_run")
 MAX_RESULT_BYTES = 10 * 1024 * 1024
 
 
-def result_rows(task_states: dict) -> list[tuple[str, int, bytes]]:
-    """``(slug, map index, pickled result)`` of each successful task that keeps its result."""
+def result_rows(task_states: dict, slugs: dict) -> list[tuple[str, int, bytes]]:
+    """``(slug, map index, pickled result)`` of each successful task that keeps its result.
+
+    ``slugs`` is the flow's ``{task: slug}`` (``flow.slugs``).
+    """
     rows = []
     for task, state in (task_states or {}).items():
-        if not getattr(task, "keeps_result", True) or not state.is_successful():
+        if not getattr(task, "keeps_result", True) or not state.is_successful() or task not in slugs:
             continue
-        _add(rows, task.slug, -1, state.result)
+        slug = slugs[task]
+        _add(rows, slug, -1, state.result)
         for index, child in enumerate(getattr(state, "map_states", None) or ()):
             if child.is_successful():
-                _add(rows, task.slug, index, child.result)
+                _add(rows, slug, index, child.result)
     return rows
 
 
