@@ -31,15 +31,18 @@ class Flow:
     :class:`~jupyter_flows.schedules.Schedule`) says when it runs by itself.
     ``state_handlers`` (``fn(flow, old_state, new_state)``) are called when a
     run starts and ends, ``on_failure`` (``fn(flow, state)``) when it fails.
+    ``result`` (a :class:`~jupyter_flows.results.Result`) is where its tasks
+    keep their results when they checkpoint and have no ``result`` of their own.
     """
 
     # Class defaults, so that flows pickled before these options existed still run.
     state_handlers: list = []
     on_failure = None
+    result = None
 
     def __init__(self, name: str, tasks: Iterable[Task] | None = None, edges: Iterable[Edge] | None = None,
                  executor=None, run_config=None, storage=None, reference_tasks: Iterable[Task] | None = None,
-                 schedule=None, state_handlers: Iterable | None = None, on_failure=None):
+                 schedule=None, state_handlers: Iterable | None = None, on_failure=None, result=None):
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"a flow needs a non-empty name, got {name!r}")
         self.name = name
@@ -58,6 +61,7 @@ class Flow:
         self.storage = storage
         self.schedule = schedule
         self.state_handlers, self.on_failure = check_state_handlers(state_handlers, on_failure, f"flow {name!r}")
+        self.result = _check_result(result, name)
         for t in tasks or ():
             self.add_task(t)
         for e in edges or ():
@@ -413,7 +417,8 @@ class Flow:
 
     def run(self, parameters: dict | None = None, executor=None, listeners: Iterable | None = None,
             flow_run_id: str | None = None, run_on_schedule: bool = True, max_scheduled_runs: int | None = None,
-            context: dict | None = None, task_states: dict | None = None, **parameter_values: Any):
+            context: dict | None = None, task_states: dict | None = None, checkpoint: bool = False,
+            restart_from=None, **parameter_values: Any):
         """Run the flow in this process and return its final state.
 
         Parameters come as ``parameters={...}`` or as keywords; a name the flow
@@ -432,6 +437,17 @@ class Flow:
         :class:`~jupyter_flows.engine.state.Resume` lets a paused task run. So
         ``flow.run(task_states={**state.result, approval: Resume()})`` resumes
         a run that ended with a paused task.
+
+        ``checkpoint=True`` writes every task's result where its ``result`` says
+        (tasks with ``checkpoint=False`` excepted); by default a run here keeps
+        results in memory and only tasks with ``checkpoint=True`` or a
+        ``target`` write theirs. ``restart_from`` (the final state of an earlier
+        run of this flow) keeps the task runs that succeeded in it, results
+        included, and runs the rest: of a mapped task only the children that
+        did not succeed.
+
+        >>> state = flow.run()          # two children of a map fail
+        >>> state = flow.run(restart_from=state)  # only they, and what follows, run again
         """
         from ..engine.flow_runner import FlowRunner, check_run_arguments
 
@@ -440,7 +456,8 @@ class Flow:
 
         def run_once(run_values: dict, run_id: str | None = None):
             runner = FlowRunner(self, executor=executor or self.executor, listeners=listeners)
-            return runner.run(parameters=run_values, flow_run_id=run_id, context=context, task_states=task_states)
+            return runner.run(parameters=run_values, flow_run_id=run_id, context=context, task_states=task_states,
+                              checkpoint=checkpoint, restart_from=restart_from)
 
         if run_on_schedule and self.schedule is not None and flow_run_id is None:
             from ..schedules.runner import run_on_schedule as loop
@@ -481,6 +498,15 @@ class Flow:
         from ..jupyter.visualize import visualize
 
         return visualize(self, flow_state=flow_state, filename=filename)
+
+
+def _check_result(result: Any, name: str):
+    from ..results import Result
+
+    if result is not None and not isinstance(result, Result):
+        raise FlowDefinitionError(f"flow {name!r}: result must be a Result such as LocalResult() or "
+                                  f"FSSpecResult(url), got {result!r}")
+    return result
 
 
 def _edge_order(edge: Edge) -> tuple:

@@ -50,6 +50,17 @@ class Task:
     new_state)``, called on every state change of each run, returning the
     state to use or None) and ``on_failure`` (``fn(task, state)``).
 
+    Results (see :mod:`jupyter_flows.results`): ``checkpoint`` (True to keep
+    the result where ``result`` says even in the kernel; False never to, not
+    even under an agent, which otherwise does by default); ``result`` (a
+    :class:`~jupyter_flows.results.Result`, default the flow's, else a
+    ``LocalResult``); ``target`` (a location template: when something exists
+    there the task does not run, its result is read and its state is
+    ``Cached``; else it runs and writes there); ``cache_for`` (a timedelta:
+    in this process, a later run within that time reuses the result) with
+    ``cache_validator`` (from :mod:`jupyter_flows.engine.cache_validators`,
+    default ``duration_only``).
+
     Tasks compare by identity (``==`` is ``is``), as in Prefect 1; operators
     build new tasks instead: ``p + 1``, ``p > 3``, ``p.is_equal(4)``.
     """
@@ -57,6 +68,11 @@ class Task:
     # Class defaults, so that tasks pickled before these options existed still run.
     state_handlers: list = []
     on_failure = None
+    checkpoint = None
+    result = None
+    target = None
+    cache_for = None
+    cache_validator = None
 
     def __init__(
         self,
@@ -72,6 +88,11 @@ class Task:
         log_stdout: bool = False,
         state_handlers: Iterable[Callable] | None = None,
         on_failure: Callable | None = None,
+        checkpoint: bool | None = None,
+        result=None,
+        target: str | None = None,
+        cache_for: timedelta | None = None,
+        cache_validator: Callable | None = None,
     ):
         self.name = name or type(self).__name__
         self.slug = slug
@@ -86,6 +107,8 @@ class Task:
         self.nout = _infer_nout(self.run) if nout is None else nout
         self.log_stdout = log_stdout
         self.state_handlers, self.on_failure = check_state_handlers(state_handlers, on_failure, f"task {self.name!r}")
+        self.checkpoint, self.result, self.target = _result_options(checkpoint, result, target, self.name)
+        self.cache_for, self.cache_validator = _cache_options(cache_for, cache_validator, self.name)
         self._id = next(_task_counter)
 
     def run(self) -> Any:
@@ -524,6 +547,30 @@ def _timeout(value: Any) -> float | None:
     if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
         return value
     raise TaskDefinitionError(f"timeout must be a number of seconds > 0 or a timedelta, got {value!r}")
+
+
+def _result_options(checkpoint: Any, result: Any, target: Any, name: str) -> tuple:
+    """``checkpoint``, ``result`` and ``target`` checked, with errors that name the task and the value."""
+    from ..results import Result
+    from ..results.base import check_template
+
+    if checkpoint not in (None, True, False):
+        raise TaskDefinitionError(f"task {name!r}: checkpoint must be True, False or None, got {checkpoint!r}")
+    if result is not None and not isinstance(result, Result):
+        raise TaskDefinitionError(f"task {name!r}: result must be a Result such as LocalResult() or "
+                                  f"FSSpecResult(url), got {result!r}")
+    if target is not None:
+        check_template(target)
+    return checkpoint, result, target
+
+
+def _cache_options(cache_for: Any, cache_validator: Any, name: str) -> tuple:
+    if cache_for is not None and not (isinstance(cache_for, timedelta) and cache_for.total_seconds() > 0):
+        raise TaskDefinitionError(f"task {name!r}: cache_for must be a positive timedelta, got {cache_for!r}")
+    if cache_validator is not None and not callable(cache_validator):
+        raise TaskDefinitionError(f"task {name!r}: cache_validator must be one of jupyter_flows.engine."
+                                  f"cache_validators (all_inputs, all_parameters, duration_only), got {cache_validator!r}")
+    return cache_for, cache_validator
 
 
 def _infer_nout(run: Callable) -> int | None:

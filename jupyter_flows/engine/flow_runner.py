@@ -30,6 +30,7 @@ from ..executors.base import check_executor
 from .context import context
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
+from .restarts import checkpoint_results, kept_from_records, kept_from_state
 from .signals import ENDRUN
 from .state import Cancelled, Failed, Mapped, Pending, Resume, Running, Scheduled, State, Success
 from .state_handlers import call_state_handlers
@@ -59,8 +60,15 @@ class FlowRunner:
     # -- public ---------------------------------------------------------------------------------
 
     def run(self, parameters: dict | None = None, flow_run_id: str | None = None,
-            context: dict | None = None, task_states: dict | None = None) -> State:
-        """Run the flow once and return its final state (see :meth:`Flow.run` for the arguments)."""
+            context: dict | None = None, task_states: dict | None = None, checkpoint: bool = False,
+            restart_from: State | list | None = None) -> State:
+        """Run the flow once and return its final state (see :meth:`Flow.run` for the arguments).
+
+        ``checkpoint`` is the run's default for tasks that do not say (an agent's
+        runs pass True). ``restart_from`` is the final state of an earlier run of
+        this flow in this process, or the task runs the backend recorded for this
+        run: see :mod:`jupyter_flows.engine.restarts`.
+        """
         flow = self.flow
         flow.validate()
         values = check_parameters(flow, parameters or {})
@@ -74,12 +82,14 @@ class FlowRunner:
         self._pending: dict = {}
         self._upstream = flow.upstream_edges()
         self._names = {slug: task.name for task, slug in flow.slugs.items()}
+        self._results = checkpoint_results(flow, checkpoint)
         for listener in self.listeners:
             listener.flow_run_started(flow, self.flow_run_id, values)
             # A listener that records the run may take task log lines live, in every worker.
             if getattr(listener, "log_stream", None) is not None:
                 self._flow_context["log_stream"] = listener.log_stream
         self._flow_log(logging.INFO, f"Beginning flow run {self.flow_run_id[:8]} for {flow.name!r}")
+        self._kept = self._restart_plan(restart_from)
         self._state = self._handled(Scheduled(), Running())
         if not self._state.is_running():  # a flow state handler failed or chose another state
             return self._finish(self._state)
@@ -98,6 +108,20 @@ class FlowRunner:
         return self._finish(state)
 
     # -- planning -------------------------------------------------------------------------------
+
+    def _restart_plan(self, restart_from) -> dict:
+        """The task runs kept from an earlier attempt (``{(slug, map index): TaskRun}``), logged."""
+        if restart_from is None:
+            return {}
+        if isinstance(restart_from, State):
+            kept = kept_from_state(self.flow, restart_from)
+        elif not isinstance(restart_from, list):
+            raise ConfigurationError(f"restart_from takes the final state of an earlier run of flow "
+                                     f"{self.flow.name!r} (what flow.run returned), got {restart_from!r:.60}")
+        else:
+            kept = kept_from_records(self.flow, restart_from, self._results, self._flow_log)
+        self._flow_log(logging.INFO, f"Restarting: {len(kept)} successful task run(s) kept, the others run again")
+        return kept
 
     def _arg(self, key):
         """A finished run if the key ran in an earlier wave, else the key itself."""
@@ -128,6 +152,11 @@ class FlowRunner:
             slots.append((e.key, kind))
             args.append(arg)
         key = f"{self._prefix}/{self.flow.slugs[task]}"
+        kept = self._kept.get((self.flow.slugs[task], None)) if self._kept else None
+        if kept is not None:  # succeeded in the attempt being restarted: resolved, as a parameter is
+            self._refs[task] = key
+            self._on_done(key, kept)
+            return
         spec = TaskRunSpec(task, self.flow.slugs[task], None, tuple(slots),
                            self.flow.constants.get(task), self._flow_context)
         self._refs[task] = key
@@ -178,14 +207,21 @@ class FlowRunner:
         constants = self.flow.constants.get(task)
         name = f"{self._prefix}/{slug}"
         keys = []
+        kept = self._kept
         for i in range(n):
             key = (name, i)
+            keys.append(key)
+            if kept and (slug, i) in kept:  # a child that succeeded in the attempt being restarted
+                continue
             args = [arg[i] if per_child else arg for _, _, arg, per_child in per_edge]
             self._pending[key] = (run_task, TaskRunSpec(task, slug, i, slots, constants, self._flow_context), *args)
-            keys.append(key)
         self._refs[task] = _MappedRef(keys)
         for listener in self.listeners:
             listener.task_mapped(slug, task.name, n)
+        if kept:  # kept children are reported after their parent, as run children are
+            for i in range(n):
+                if (slug, i) in kept:
+                    self._on_done(keys[i], kept[(slug, i)])
         if task.state_handlers or task.on_failure is not None:
             self._mapped_handlers(task, n)
 
@@ -276,9 +312,12 @@ class FlowRunner:
         """
         kill = self.executor.needs_pickling
         given = self._given
+        results = self._results
         for node in graph.values():
             spec = node[1]
             task = spec.task
+            if results:
+                spec.result = results.get(task)
             if task.trigger is not all_successful and spec.edges is None:
                 spec.edges = tuple(self._upstream[task])
             if task.timeout:

@@ -16,6 +16,7 @@ import traceback
 from typing import Any
 
 from ..exceptions import JupyterFlowsError
+from .checkpoints import read_target, write_checkpoint
 from .context import reset_context, set_context
 from .logging import begin_stdout_capture, capture_entry, end_stdout_capture, start_capture, stop_capture
 from .signals import ENDRUN, StateSignal
@@ -36,11 +37,11 @@ class TaskRun:
     """The record of one task run: identity, final state, timing, attempts and log lines."""
 
     __slots__ = ("task_slug", "task_name", "map_index", "state", "start_time", "end_time",
-                 "attempts", "logs", "history")
+                 "attempts", "logs", "history", "location")
 
     def __init__(self, task_slug: str, task_name: str, map_index: int | None, state: State,
                  start_time: float | None = None, end_time: float | None = None, attempts: int = 0,
-                 logs: list | None = None, history: list | None = None):
+                 logs: list | None = None, history: list | None = None, location: str | None = None):
         self.task_slug = task_slug
         self.task_name = task_name
         self.map_index = map_index
@@ -50,6 +51,7 @@ class TaskRun:
         self.attempts = attempts
         self.logs = logs
         self.history = history
+        self.location = location  # where the result was checkpointed (or read from), if anywhere
 
     def __repr__(self) -> str:
         index = "" if self.map_index is None else f"[{self.map_index}]"
@@ -65,11 +67,13 @@ class TaskRunSpec:
     a trigger other than the default (which gets ``{Edge: State}``), so that
     shipping a spec to another process does not drag its upstream tasks along.
     ``kill_on_timeout`` says the task runs where a timed-out task's process
-    may be killed (a process pool or dask worker).
+    may be killed (a process pool or dask worker). ``result`` is the
+    :class:`~jupyter_flows.results.Result` the run's result is checkpointed
+    to (``None``: kept in memory only).
     """
 
     __slots__ = ("task", "task_slug", "map_index", "slots", "constants", "flow_context", "edges",
-                 "kill_on_timeout")
+                 "kill_on_timeout", "result")
 
     def __init__(self, task, task_slug: str, map_index: int | None, slots: tuple,
                  constants: dict | None, flow_context: dict, edges: tuple | None = None,
@@ -82,6 +86,7 @@ class TaskRunSpec:
         self.flow_context = flow_context
         self.edges = edges
         self.kill_on_timeout = kill_on_timeout
+        self.result = None
 
 
 def value_run(value: Any, source: TaskRun) -> TaskRun:
@@ -123,7 +128,12 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
     if refusal is not None:
         _finish(run, task, refusal)
         return run
-    _run_attempts(spec, run, inputs)
+    if spec.result is None:  # the lean path: results stay in memory
+        _run_attempts(spec, run, inputs)
+    elif not (task.target and read_target(spec, run)):
+        _run_attempts(spec, run, inputs)
+        if type(run.state) is Success:
+            write_checkpoint(spec, run)
     return run
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import fsspec
-
 from ..exceptions import ResultError
 from .base import Result
 
@@ -30,6 +28,8 @@ class FSSpecResult(Result):
         if not isinstance(url, str) or not url.strip():
             raise ResultError(f"FSSpecResult needs a URL such as 's3://bucket/results' or "
                               f"'file:///mnt/results', got {url!r}")
+        import fsspec  # here: importing it costs every process that only imports jupyter_flows
+
         try:
             self._fs, self._root = fsspec.core.url_to_fs(url, **storage_options)
         except (ImportError, ValueError) as exc:

@@ -1,0 +1,94 @@
+"""Restart as planning: the task runs of an earlier attempt that the flow runner keeps instead of running.
+
+A restart is a smaller plan. The flow runner asks here, once, which task runs
+(keyed by task slug and map index) succeeded in the earlier attempt; while
+planning it resolves those as it resolves parameters, and plans only the
+rest: failed, timed-out, trigger-failed, cancelled and never-run tasks, and
+of a mapped task only the children that did not succeed. Parameters are never
+kept: they are resolved again from the run's values.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from ..core.parameter import Parameter
+from ..core.task import Constant
+from ..exceptions import ResultError
+from ..results import LocalResult
+from .state import Mapped, State, state_from_dict
+from .task_runner import TaskRun
+
+#: Stored task run states whose result a restart keeps.
+KEPT_STATES = frozenset({"Success", "Cached", "Skipped"})
+
+Kept = dict  # {(task slug, map index or None): TaskRun}
+
+
+def checkpoint_results(flow, checkpointing: bool) -> dict:
+    """``{task: Result}`` of the tasks whose results this run writes (targets always; the rest when asked).
+
+    ``checkpointing`` is the run's default (on under an agent); a task's own
+    ``checkpoint=True`` or ``False`` wins over it.
+    """
+    results = {}
+    for task in flow.tasks:
+        if isinstance(task, (Parameter, Constant)):
+            continue
+        if task.target is not None or task.checkpoint or (checkpointing and task.checkpoint is None):
+            results[task] = task.result or flow.result or LocalResult()
+    return results
+
+
+def kept_from_state(flow, state: State) -> Kept:
+    """The successful task runs of a run in this process (``flow.run(restart_from=state)``), results in memory."""
+    kept: Kept = {}
+    states = state.result if isinstance(state.result, dict) else {}
+    for task, task_state in states.items():
+        slug = flow.slugs.get(task)
+        if slug is None or isinstance(task, (Parameter, Constant)):
+            continue
+        if isinstance(task_state, Mapped):
+            for index, child in enumerate(task_state.map_states):
+                if child.is_successful():
+                    kept[(slug, index)] = TaskRun(slug, task.name, index, child)
+        elif task_state.is_successful():
+            kept[(slug, None)] = TaskRun(slug, task.name, None, task_state)
+    return kept
+
+
+def kept_from_records(flow, records: list[dict], results: dict, log: Callable[[int, str], None]) -> Kept:
+    """The successful task runs recorded in the backend whose checkpoints read; ``log`` says why others rerun."""
+    tasks = {slug: task for task, slug in flow.slugs.items() if not isinstance(task, (Parameter, Constant))}
+    kept: Kept = {}
+    for record in records:
+        task = tasks.get(record["task_slug"])
+        index = record["map_index"]
+        if task is None or record["state"] not in KEPT_STATES:
+            continue
+        index = None if index is None or index < 0 else index
+        run = _read_kept(flow, task, record, index, results, log)
+        if run is not None:
+            kept[(record["task_slug"], index)] = run
+    return kept
+
+
+def _read_kept(flow, task, record: dict, index, results: dict, log) -> TaskRun | None:
+    name = task.name if index is None else f"{task.name}[{index}]"
+    state = state_from_dict({"type": record["state"], "message": record.get("message")})
+    location = record.get("result_location")
+    if location is None:
+        if record["state"] == "Skipped":  # nothing to read: a skipped task has no result
+            return TaskRun(record["task_slug"], task.name, index, state, record.get("start_time"),
+                           record.get("end_time"), record.get("attempts") or 0)
+        log(logging.WARNING, f"Task {name!r} runs again: its result was not checkpointed")
+        return None
+    result = results.get(task) or task.result or flow.result or LocalResult()
+    try:
+        state.result = result.read(location)
+    except ResultError as exc:
+        log(logging.WARNING, f"Task {name!r} runs again: {exc}")
+        return None
+    return TaskRun(record["task_slug"], task.name, index, state, record.get("start_time"), record.get("end_time"),
+                   record.get("attempts") or 0, location=location)
