@@ -128,11 +128,13 @@ class DockerAgent(LocalAgent):
         import docker
 
         api = self.client.api
+        environment = self._environment(run_config)
+        config.check(environment)  # the run's process would stop on a bad setting: say so now
         ensure_image(self.client, image)
         try:
             created = api.create_container(
                 image, command=["python3", "-m", "jupyter_flows.agent.execute", run["id"]],
-                environment=self._environment(run_config), user=f"{os.getuid()}:{os.getgid()}",
+                environment=environment, user=f"{os.getuid()}:{os.getgid()}",
                 name=f"jupyter-flows-{slugify(run.get('name') or 'run')[:40]}-{run['id'][:8]}",
                 labels={RUN_LABEL: run["id"], AGENT_LABEL: self.agent_id, BACKEND_LABEL: self._backend_key},
                 ports=list(getattr(run_config, "ports", None) or ()),
