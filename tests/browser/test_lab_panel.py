@@ -234,14 +234,14 @@ def test_run_notebook_as_flow_is_in_the_command_palette(page, lab):
     expect(page.locator(".jp-Dialog")).to_have_count(0)
 
 
-def register_greeter(greeting: str) -> str:
-    """A flow "greeter" in project "versions"; a new greeting makes a new version (older ones archived)."""
+def register_greeter(greeting: str, name: str = "greeter") -> str:
+    """A flow ``name`` in project "versions"; a new greeting makes a new version (older ones archived)."""
     from jupyter_flows import Flow, Parameter
     from jupyter_flows.backend import Client
     from jupyter_flows.examples.hello_flow import say_hello
     from jupyter_flows.run_configs import LocalRun
 
-    with Flow("greeter") as flow:
+    with Flow(name) as flow:
         say_hello.map(Parameter("people", default=["Arthur"]))
     flow.run_config = LocalRun(env={"GREETING": greeting})
     Client().create_project("versions")
@@ -303,3 +303,21 @@ def test_a_run_no_agent_can_take_says_why_it_waits_in_the_panel_and_its_view(pag
     expect(view.locator(".jp-FlowsRunView-body")).to_have_attribute("data-state", "Scheduled")
     view.get_by_test_id("cancel-run").click()
     expect(view.get_by_test_id("run-waiting-reason")).to_have_count(0)
+
+
+def test_the_run_view_pages_through_a_long_log_to_its_last_line(page, lab, lab_home):
+    from jupyter_flows.backend import Backend
+
+    backend = Backend()
+    run_id = backend.create_flow_run(register_greeter("Hello", name="chatty"))["id"]
+    backend.write_logs(run_id, [{"message": f"line {i}", "level": "INFO"} for i in range(2500)])
+    backend.cancel_flow_run(run_id)
+    open_lab(page, lab)
+    open_flows_panel(page)
+
+    flow_item(page, "versions", "chatty").locator(f'[data-run-id="{run_id}"] button').click()
+
+    log = run_view(page, run_id).get_by_test_id("run-log")
+    expect(log.get_by_test_id("log-line")).to_have_count(2500)
+    expect(log.get_by_test_id("log-line").first).to_contain_text("line 0")
+    expect(log.get_by_test_id("log-line").last).to_contain_text("line 2499")
