@@ -118,6 +118,7 @@ class LocalAgent:
             self._register()
         except BackendError as exc:  # the first beat registers it again
             log.warning("agent %s could not register with the backend: %s", self.agent_id, exc)
+        stop_beating = self._start_beating()
         try:
             while not self._stop.is_set():
                 try:
@@ -128,6 +129,7 @@ class LocalAgent:
                     log.warning("agent %s could not poll the backend: %s", self.agent_id, exc)
                 self._stop.wait(self.poll_interval)
         finally:
+            stop_beating()
             if scheduler is not None:
                 scheduler.stop()
             self.shutdown(self._stop_reason)
@@ -271,6 +273,27 @@ class LocalAgent:
             self.backend.agent_heartbeat(self.agent_id, len(self.children))
         except NotFoundError:  # its record is gone (registration failed at start): register again
             self._register()
+
+    def _start_beating(self):
+        """Beat from a thread too, so that a slow turn of the loop (many launches on a busy machine)
+        cannot make this agent and its runs look gone; returns the function that stops it."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self._beat_interval / 2):
+                try:
+                    self._beat()
+                except Exception as exc:  # the loop reports backend trouble; keep beating
+                    log.debug("agent %s could not beat: %s", self.agent_id, exc)
+
+        thread = threading.Thread(target=beat, name=f"beat-{self.agent_id}", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            done.set()
+            thread.join()
+
+        return stop
 
     def _record_stopped(self) -> None:
         try:
