@@ -78,4 +78,18 @@ def register(flow, project_name: str | None = None, labels: Iterable[str] | None
         idempotency_key=idempotency_key,
         schedule=schedule.to_dict() if schedule is not None else None,
     )
+    _store_notifications(backend, registered["id"], flow.notifications)
     return registered["id"]
+
+
+def _store_notifications(backend: Backend, flow_id: str, notifiers) -> None:
+    """Add the flow's notifiers to its stored notifications, each once (registering again adds nothing)."""
+    if not notifiers:
+        return
+    stored = [(n["kind"], n["options"], n["on_states"]) for n in backend.get_notifications(flow_id)]
+    for notifier in notifiers:
+        wanted = notifier.to_dict()
+        key = (wanted["kind"], wanted["options"], wanted["on_states"])
+        if key not in stored:
+            backend.add_notification(flow_id, *key)
+            stored.append(key)

@@ -33,12 +33,17 @@ class Flow:
     run starts and ends, ``on_failure`` (``fn(flow, state)``) when it fails.
     ``result`` (a :class:`~jupyter_flows.results.Result`) is where its tasks
     keep their results when they checkpoint and have no ``result`` of their own.
+    ``flow.notifications`` (notifiers from :mod:`jupyter_flows.notifications`)
+    are stored with the flow when it is registered, and sent when a recorded
+    run of it ends, wherever it runs (unlike state handlers, they need no code
+    in the flow and outlive its versions).
     """
 
     # Class defaults, so that flows pickled before these options existed still run.
     state_handlers: list = []
     on_failure = None
     result = None
+    notifications: list = []
 
     def __init__(self, name: str, tasks: Iterable[Task] | None = None, edges: Iterable[Edge] | None = None,
                  executor=None, run_config=None, storage=None, reference_tasks: Iterable[Task] | None = None,
@@ -392,6 +397,7 @@ class Flow:
         new._slug_counts = dict(self._slug_counts)
         new._reference_tasks = set(self._reference_tasks)
         new.state_handlers, new.on_failure = self.state_handlers, self.on_failure
+        new.notifications = list(self.notifications)
         return new
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from ..run_here import run_here
 from .env_editor import EnvEditor
 from .executor_picker import ExecutorPicker
 from .follower import follow
+from .notify_editor import NotifyEditor
 from .parameter_inputs import ParameterInputs
 from .run_view import RunView
 from .schedule_editor import ScheduleEditor
@@ -73,6 +74,7 @@ class ConfigForm(widgets.VBox):
         self.run_config_error = widgets.HTML()
         self.parameter_inputs = ParameterInputs(flow)
         self.schedule_editor = ScheduleEditor(flow)
+        self.notify_editor = NotifyEditor(flow)
         self.project = widgets.Combobox(options=self._project_names(), value=project_name or "",
                                         placeholder="pick a project or type a new one", description="Project",
                                         ensure_option=False, style=_STYLE)
@@ -97,6 +99,7 @@ class ConfigForm(widgets.VBox):
                      self.run_config_error),
             _section("Parameters of the next run", self.parameter_inputs),
             _section("Schedule: when agents run it once registered", self.schedule_editor),
+            _section("Notifications: who is told when a registered run ends", self.notify_editor),
             _section("Backend", self.project),
             widgets.HBox([self.run_button, self.register_button, self.submit_button]),
             self.status,
