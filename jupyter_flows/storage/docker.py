@@ -148,7 +148,10 @@ def runtime_distributions() -> list[str]:
     """The distributions whose modules a fresh flow run process imports (found by importing them in one)."""
     probe = ("import sys\n" + "".join(f"import {name}\n" for name in _RUN_MODULES)
              + "print(' '.join({m.partition('.')[0] for m in sys.modules}))")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ImageBuildError(f"jupyter-flows cannot be imported here, so its image cannot be built:\n"
+                              f"{_tail(result.stderr)}", step="find the run's dependencies", log=result.stderr)
     owners = importlib.metadata.packages_distributions()
     own = {"jupyter-flows", "jupyter_flows"}
     return sorted({dist for module in result.stdout.split() for dist in owners.get(module, ()) if dist not in own})
