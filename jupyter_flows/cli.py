@@ -498,6 +498,14 @@ def cancel(flow_run_id: str) -> None:
     click.echo(f"Flow run {run['name']!r} ({run['id']}) is {run['state']}.")
 
 
+@cli.command()
+@click.argument("flow_run_id")
+def restart(flow_run_id: str) -> None:
+    """Run failed or cancelled flow run FLOW_RUN_ID again: tasks that succeeded keep their results."""
+    run = _backend().restart_flow_run(flow_run_id)
+    click.echo(f"Flow run {run['name']!r} ({run['id']}) is {run['state']}: an agent reruns what did not succeed.")
+
+
 # -- demo ----------------------------------------------------------------------------------------
 
 

@@ -236,9 +236,12 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
             listeners = [OutputPathReporter(backend, output_path)] if output_path else []
             try:
                 executor = executor_from_dict(flow_record.get("executor"))
+                # a restarted run has task runs already: those that succeeded are kept
+                recorded = backend.get_task_runs(flow_run_id)
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
                                  listeners=[*listeners, recorder], flow_run_id=flow_run_id,
-                                 context={"flow_run_name": run.get("name") or flow_run_id})
+                                 context={"flow_run_name": run.get("name") or flow_run_id},
+                                 checkpoint=config.agent_checkpointing(), restart_from=recorded or None)
             except JupyterFlowsError as exc:
                 return _fail(backend, flow_run_id, _describe(exc))
     except KeyboardInterrupt:

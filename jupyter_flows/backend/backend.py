@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import config
 from ..exceptions import BackendError
-from . import agents, child_runs, names, notifications, projects, runs, schema, task_runs
+from . import agents, child_runs, names, notifications, projects, restarts, runs, schema, task_runs
 from . import secrets as secrets_sql
 from . import schedules as schedules_sql
 from .connection import (check_database_file, database_file, display_url, migrate, open_engine,
@@ -261,6 +261,16 @@ class Backend:
             runs.change_state(conn, run_id, state_type, message)
             return runs.flow_run(conn, run_id)
 
+    def restart_flow_run(self, run_id: str) -> dict:
+        """Schedule a Failed or Cancelled run again, same id; its agent reruns only what did not succeed.
+
+        A run still going, one that succeeded, or an unknown id is refused
+        (:class:`~jupyter_flows.exceptions.RestartError`, ``NotFoundError``).
+        See :mod:`jupyter_flows.backend.restarts`.
+        """
+        with self._write(f"restart flow run {run_id!r}") as conn:
+            return restarts.restart_flow_run(conn, run_id)
+
     def cancel_flow_run(self, run_id: str, message: str = "Cancelled by user") -> dict:
         """Mark a run Cancelled (its agent then stops its process); a finished run is left as is."""
         return self.set_flow_run_state(run_id, "Cancelled", message)
@@ -447,15 +457,17 @@ class Backend:
         with self._write(f"resume the schedule of flow {flow_id!r}") as conn:
             return schedules_sql.set_paused(conn, flow_id, False)
 
-    def create_scheduled_runs(self, horizon_s: float = 3600.0, min_runs: int = 10) -> int:
+    def create_scheduled_runs(self, horizon_s: float = 3600.0, min_runs: int = 10, late_after_s: float = 60.0) -> int:
         """One scheduler pass: create the runs of every active schedule ahead of time; returns how many.
 
         Each schedule gets its runs up to ``horizon_s`` seconds ahead, or its
-        next ``min_runs`` runs, whichever reaches further. Safe to call from
-        any number of processes at once: see :mod:`jupyter_flows.backend.schedules`.
+        next ``min_runs`` runs, whichever reaches further. Runs no agent took
+        within ``late_after_s`` of their time follow the schedule's missed-run
+        policy. Safe to call from any number of processes at once: see
+        :mod:`jupyter_flows.backend.schedules`.
         """
         with self._write("create scheduled flow runs") as conn:
-            return schedules_sql.create_scheduled_runs(conn, self._schedules, horizon_s, min_runs)
+            return schedules_sql.create_scheduled_runs(conn, self._schedules, horizon_s, min_runs, late_after_s)
 
     # -- secrets, notifications, flows of flows (see jupyter_flows.secrets, .notifications, .tasks.flows) ----
 

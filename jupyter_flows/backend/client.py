@@ -63,6 +63,14 @@ class Client:
         """Cancel a run that has not finished; returns its state afterwards."""
         return _state(self.backend.cancel_flow_run(flow_run_id))
 
+    def restart_flow_run(self, flow_run_id: str) -> State:
+        """Run a Failed or Cancelled run again, same id: what succeeded is kept, the rest reruns.
+
+        Its agent reads the recorded task runs and loads the results of those
+        that succeeded from their checkpoints. Returns the run's state (Scheduled).
+        """
+        return _state(self.backend.restart_flow_run(flow_run_id))
+
     def get_flow_run_state(self, flow_run_id: str) -> State:
         return _state(self.backend.get_flow_run(flow_run_id))
 

@@ -102,13 +102,13 @@ class BackendRecorder(RunListener):
         now = time.time()
         self._mapped[task_slug] = [task_name, n_children, now, now]
         self._tasks.append((self.flow_run_id, task_slug, task_name, -1, "Mapped", f"Mapped {n_children} children",
-                            0, now, None))
+                            0, now, None, None))
         self._maybe_flush()
 
     def task_run_started(self, task_slug: str, task_name: str, map_index: int | None) -> None:
         index = -1 if map_index is None else map_index
         self._running[(task_slug, index)] = (self.flow_run_id, task_slug, task_name, index, "Running", None, 0,
-                                             time.time(), None)
+                                             time.time(), None, None)
         self._maybe_flush()
 
     def task_run_finished(self, run) -> None:
@@ -121,7 +121,7 @@ class BackendRecorder(RunListener):
                 parent[3] = run.end_time
         # a row in Backend.TASK_RUN_COLUMNS order, so that a flush converts nothing
         self._tasks.append((self.flow_run_id, run.task_slug, run.task_name, index, type(state).__name__,
-                            mask_secrets(state.message), run.attempts, run.start_time, run.end_time))
+                            mask_secrets(state.message), run.attempts, run.start_time, run.end_time, run.location))
         self._maybe_flush()
 
     def log(self, entry) -> None:
@@ -186,7 +186,7 @@ class BackendRecorder(RunListener):
 
     def _mapped_parents(self) -> list[tuple]:
         """Final rows of the mapped tasks' parents (map index -1), spanning their children's times."""
-        return [(self.flow_run_id, slug, name, -1, "Mapped", f"Mapped {n} children", 0, start, end)
+        return [(self.flow_run_id, slug, name, -1, "Mapped", f"Mapped {n} children", 0, start, end, None)
                 for slug, (name, n, start, end) in self._mapped.items()]
 
     def _keep_results(self, state) -> None:

@@ -120,6 +120,8 @@ task_runs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("start_time", Float),
     Column("end_time", Float),
+    # results (migration 5): where the task run's result was checkpointed, for a restart to read
+    Column("result_location", Text),
     # also the index of "all task runs of a run": its first column is flow_run_id
     UniqueConstraint("flow_run_id", "task_slug", "map_index", name="uq_task_runs_run_slug_index"),
 )
@@ -240,12 +242,19 @@ def _add_automations(conn: Connection) -> None:
     PARENT_INDEX.create(conn, checkfirst=True)
 
 
+def _add_result_locations(conn: Connection) -> None:
+    present = {column["name"] for column in inspect(conn).get_columns("task_runs")}
+    if "result_location" not in present:  # a database older than the column
+        conn.execute(text("ALTER TABLE task_runs ADD COLUMN result_location TEXT"))
+
+
 #: ``(version, description, apply)`` in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
     (2, "agents; one version number per flow name in a project", _add_agents),
     (3, "schedules; flow runs' scheduled start time, version group and clock key", _add_schedules),
     (4, "secrets, notifications, child flow runs' parent and task results", _add_automations),
+    (5, "task runs' result location (checkpoints, restarts)", _add_result_locations),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

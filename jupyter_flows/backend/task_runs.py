@@ -17,7 +17,7 @@ from .schema import logs, task_runs
 
 #: Column order of the rows :meth:`Backend.record_rows` takes.
 TASK_RUN_COLUMNS = ("flow_run_id", "task_slug", "task_name", "map_index", "state", "message", "attempts",
-                    "start_time", "end_time")
+                    "start_time", "end_time", "result_location")
 LOG_COLUMNS = ("flow_run_id", "level", "timestamp", "message", "task_name", "task_slug", "map_index")
 
 
@@ -47,7 +47,8 @@ def get_logs(conn: Connection, run_id: str, after: int | None, limit: int | None
 def task_run_row(run_id: str, run: dict) -> tuple:
     map_index = run.get("map_index")
     return (run_id, run["task_slug"], run.get("task_name") or run["task_slug"], -1 if map_index is None else map_index,
-            run["state"], run.get("message"), run.get("attempts") or 0, run.get("start_time"), run.get("end_time"))
+            run["state"], run.get("message"), run.get("attempts") or 0, run.get("start_time"), run.get("end_time"),
+            run.get("result_location"))
 
 
 def log_row(run_id: str, entry: dict) -> tuple:
@@ -67,7 +68,7 @@ def _upsert_task_runs(dialect_name: str):
     else:
         raise BackendError(f"task run upserts are written for SQLite and PostgreSQL, not {dialect_name}")
     statement = dialect_insert(task_runs).values({name: bindparam(name) for name in TASK_RUN_COLUMNS})
-    changed = ("task_name", "state", "message", "attempts", "start_time", "end_time")
+    changed = ("task_name", "state", "message", "attempts", "start_time", "end_time", "result_location")
     return statement.on_conflict_do_update(
         index_elements=["flow_run_id", "task_slug", "map_index"],
         set_={name: statement.excluded[name] for name in changed},
@@ -101,7 +102,8 @@ def _execute_many(conn: Connection, compiled_cache: dict, build, columns: tuple,
 
 def _task_run_dict(row) -> dict:
     return {name: row[name] for name in
-            ("task_slug", "task_name", "map_index", "state", "message", "attempts", "start_time", "end_time")}
+            ("task_slug", "task_name", "map_index", "state", "message", "attempts", "start_time", "end_time",
+             "result_location")}
 
 
 def _log_dict(row) -> dict:

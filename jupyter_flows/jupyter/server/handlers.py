@@ -22,7 +22,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ...backend.liveness import settled
-from ...exceptions import JupyterFlowsError, NotFoundError
+from ...exceptions import JupyterFlowsError, NotFoundError, RestartError
 from . import checks, views
 
 AUTH_RESOURCE = "jupyter_flows"
@@ -50,6 +50,8 @@ class FlowsAPIHandler(APIHandler):
             raise web.HTTPError(404, str(exc)) from exc
         except checks.BadRequest as exc:
             raise web.HTTPError(exc.status, str(exc)) from exc
+        except RestartError as exc:  # the run's state forbids it: a conflict, not a bad request
+            raise web.HTTPError(409, str(exc)) from exc
         except ValueError as exc:  # ParameterError, NotebookError, ConfigurationError, a bad state name
             raise web.HTTPError(400, str(exc)) from exc
         except JupyterFlowsError as exc:  # BackendError, StorageError: the request was fine, the work failed
@@ -177,6 +179,19 @@ class CancelFlowRunHandler(FlowsAPIHandler):
         self.reply(views.flow_run(await self.call(self.backend.cancel_flow_run, run_id)))
 
 
+class RestartFlowRunHandler(FlowsAPIHandler):
+    """``POST flow-runs/<id>/restart``: a Failed or Cancelled run is scheduled again; only what failed reruns.
+
+    A run still going, or one that succeeded, is refused with 409 and the reason.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        run_id = self.run_id(run_id)
+        self.reply(views.flow_run(await self.call(self.backend.restart_flow_run, run_id)))
+
+
 class RegisterNotebookHandler(FlowsAPIHandler):
     """``POST notebooks/register {"path", "project", "name"?, "output_dir"?}``: the notebook becomes a flow version.
 
@@ -222,6 +237,7 @@ def add_schedules(backend, summaries: list[dict]) -> list[dict]:
 
 
 def setup_handlers(web_app, backend) -> None:
+    from .pipelines import pipeline_handlers
     from .schedules import schedule_handlers
 
     web_app.settings["jupyter_flows_backend"] = backend
@@ -234,6 +250,8 @@ def setup_handlers(web_app, backend) -> None:
         (url_path_join(base, "flow-runs", _ID), FlowRunHandler),
         (url_path_join(base, "flow-runs", _ID, "logs"), FlowRunLogsHandler),
         (url_path_join(base, "flow-runs", _ID, "cancel"), CancelFlowRunHandler),
+        (url_path_join(base, "flow-runs", _ID, "restart"), RestartFlowRunHandler),
         (url_path_join(base, "notebooks", "register"), RegisterNotebookHandler),
         *schedule_handlers(base),
+        *pipeline_handlers(base),
     ])
