@@ -64,7 +64,8 @@ def test_task_runs_are_upserted_by_slug_and_map_index(backend, run):
     assert [(r["task_slug"], r["map_index"], r["state"]) for r in rows] == [
         ("load-1", -1, "Failed"), ("say-1", 0, "Success"), ("say-1", -1, "Mapped")]
     assert rows[0] == {"task_slug": "load-1", "task_name": "load", "map_index": -1, "state": "Failed",
-                       "message": "boom", "attempts": 3, "start_time": 1.0, "end_time": 2.5}
+                       "message": "boom", "attempts": 3, "start_time": 1.0, "end_time": 2.5,
+                       "result_location": None}
 
 
 def test_logs_have_increasing_ids_and_can_be_tailed(backend, run):
