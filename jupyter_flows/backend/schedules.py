@@ -170,7 +170,8 @@ def describe(schedule: Schedule) -> str:
 # -- the scheduler's pass -----------------------------------------------------------------------
 
 
-def create_scheduled_runs(conn: Connection, cache: dict, horizon_s: float, min_runs: int) -> int:
+def create_scheduled_runs(conn: Connection, cache: dict, horizon_s: float, min_runs: int,
+                          late_after_s: float = 60.0) -> int:
     """One scheduler pass over every active schedule (see ``Backend.create_scheduled_runs``).
 
     ``cache`` holds what a pass may reuse: the parsed schedules by ``(version
@@ -190,7 +191,57 @@ def create_scheduled_runs(conn: Connection, cache: dict, horizon_s: float, min_r
             until[row.version_group_id] = until_ts
     created = insert_runs(conn, cache, rows, now)
     advance(conn, until)
+    skip_missed_runs(conn, now, late_after_s)
     return created
+
+
+def skip_missed_runs(conn: Connection, now: float, late_after_s: float) -> int:
+    """Apply the "latest" policy to runs created ahead of time that no agent took (all agents were down).
+
+    Of a schedule's runs still Scheduled ``late_after_s`` after their time,
+    only the latest stays, marked late; the earlier ones are Cancelled saying
+    why. Each change is conditional on the run still being Scheduled, so an
+    agent claiming one meanwhile keeps it. Returns how many were skipped.
+    """
+    overdue = conn.execute(
+        select(flow_runs.c.id, flow_runs.c.version_group_id, flow_runs.c.scheduled_start_time)
+        .join(schedules, schedules.c.version_group_id == flow_runs.c.version_group_id)
+        .where(flow_runs.c.state == "Scheduled", flow_runs.c.scheduled_start_time < now - late_after_s,
+               flow_runs.c.clock_key.is_not(None), schedules.c.missed_runs == "latest")
+        .order_by(flow_runs.c.version_group_id, flow_runs.c.scheduled_start_time)).all()
+    by_group: dict[str, list] = {}
+    for row in overdue:
+        by_group.setdefault(row.version_group_id, []).append(row)
+    skipped = 0
+    for runs in by_group.values():
+        if len(runs) < 2:
+            continue
+        latest = runs[-1]
+        late = datetime.fromtimestamp(latest.scheduled_start_time, timezone.utc).isoformat()
+        message = (f"Late: scheduled for {late}, {now - latest.scheduled_start_time:.0f} s ago; "
+                   f"{len(runs) - 1} earlier missed time(s) skipped (missed-run policy 'latest')")
+        _set_scheduled_message(conn, latest.id, message, now)
+        for run in runs[:-1]:
+            skipped += _cancel_scheduled(conn, run.id, "Skipped: missed while no agent ran; a later time of its "
+                                                        "schedule runs instead (missed-run policy 'latest')", now)
+    return skipped
+
+
+def _set_scheduled_message(conn: Connection, run_id: str, message: str, now: float) -> None:
+    changed = conn.execute(update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state == "Scheduled")
+                           .values(state_message=message)).rowcount
+    if changed:
+        conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state="Scheduled", message=message,
+                                                    timestamp=now))
+
+
+def _cancel_scheduled(conn: Connection, run_id: str, message: str, now: float) -> int:
+    changed = conn.execute(update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state == "Scheduled")
+                           .values(state="Cancelled", state_message=message, end_time=now)).rowcount
+    if changed:
+        conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state="Cancelled", message=message,
+                                                    timestamp=now))
+    return changed
 
 
 def active_schedules(conn: Connection) -> list:

@@ -252,16 +252,18 @@ def test_a_database_from_before_schedules_is_upgraded_with_its_runs_due(tmp_path
     run = old.create_flow_run(flow["id"])
     old.close()
     engine = create_engine(url)
-    with engine.begin() as conn:  # back to schema 2: no schedule columns, no schedules table
+    with engine.begin() as conn:  # back to before migration 3: no schedule columns, no schedules table
         conn.execute(text("DROP INDEX uq_flow_runs_schedule_slot"))
         conn.execute(text("DROP INDEX ix_flow_runs_state_due"))
         for column in ("scheduled_start_time", "version_group_id", "clock_key"):
             conn.execute(text(f"ALTER TABLE flow_runs DROP COLUMN {column}"))
         conn.execute(text("DROP TABLE schedules"))
-        conn.execute(text("DELETE FROM schema_version WHERE version = 3"))
+    with engine.begin() as conn:
+        (apply,) = [apply for version, _, apply in schema.MIGRATIONS if version == 3]
+        apply(conn)
     engine.dispose()
     upgraded = Backend(url)
-    assert upgraded.schema_version() == 3
+    assert upgraded.schema_version() >= 3
     assert upgraded.get_flow_run(run["id"])["scheduled_start_time"] == run["created"]
     assert upgraded.claim_flow_run("agent-1", ["blue"])["id"] == run["id"]
     upgraded.close()
@@ -279,3 +281,27 @@ def test_the_python_client_creates_a_run_for_later_and_shows_its_scheduled_start
     naive = datetime(2030, 1, 1, 6)
     run_id = Client(backend=any_backend).create_flow_run(flow_id=flow["id"], scheduled_start_time=naive)
     assert any_backend.get_flow_run(run_id)["scheduled_start_time"] == datetime(2030, 1, 1, 6, tzinfo=UTC).timestamp()
+
+
+def test_runs_created_ahead_that_no_agent_took_follow_the_latest_policy(any_backend):
+    # runs for the last minutes exist, Scheduled, as when they were created ahead and then every agent stopped
+    flow = register(any_backend, MINUTELY, missed_runs="all")
+    set_scheduled_until(any_backend, flow["version_group_id"], (time.time() // 60 - 6) * 60)
+    any_backend.create_scheduled_runs(horizon_s=0, min_runs=1)
+    any_backend.set_schedule(flow["id"], MINUTELY, missed_runs="latest")  # same schedule: the runs stay
+    any_backend.create_scheduled_runs(horizon_s=0, min_runs=1, late_after_s=90)
+    runs = sorted(any_backend.list_flow_runs(limit=None), key=lambda r: r["scheduled_start_time"])
+    overdue = [r for r in runs if r["scheduled_start_time"] < time.time() - 90]
+    assert len(overdue) >= 3
+    assert [r["state"] for r in overdue] == ["Cancelled"] * (len(overdue) - 1) + ["Scheduled"]
+    assert overdue[0]["state_message"].startswith("Skipped: missed while no agent ran")
+    assert f"{len(overdue) - 1} earlier missed time(s) skipped" in overdue[-1]["state_message"]
+    recent = [r for r in runs if r["scheduled_start_time"] >= time.time() - 90]
+    assert all(r["state"] == "Scheduled" for r in recent)
+
+
+def test_with_the_all_policy_every_overdue_run_stays(any_backend):
+    flow = register(any_backend, MINUTELY, missed_runs="all")
+    set_scheduled_until(any_backend, flow["version_group_id"], (time.time() // 60 - 6) * 60)
+    any_backend.create_scheduled_runs(horizon_s=0, min_runs=1, late_after_s=90)
+    assert {r["state"] for r in any_backend.list_flow_runs(limit=None)} == {"Scheduled"}
