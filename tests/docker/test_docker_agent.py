@@ -96,6 +96,7 @@ def test_hello_flow_in_docker_storage_greets_from_a_container_and_leaves_no_cont
     messages = log_messages(backend, run["id"])
     for name in ("Arthur", "Ford", "Marvin"):
         assert f"Hello, {name}! (in a container: True)" in messages
+    assert any(m.startswith("agent ") and f"runs it in container jupyter-flows-{run['name']}" in m for m in messages)
     wait_for(lambda: not containers_of(docker_client, run["id"]), what="the finished container to be removed")
 
 
