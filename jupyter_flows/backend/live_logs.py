@@ -219,17 +219,18 @@ def _worker_live_logs(stream: LogStream) -> LiveLogs | None:
                 del _registry[(stream.url, stream.flow_run_id)]
         backend.close()
 
-    live = LiveLogs(stream.flow_run_id, write, on_idle=forget)
+    live = LiveLogs(stream.flow_run_id, write, on_idle=forget)  # ``forget`` needs the name
     return live
 
 
 def _reachable(url: str) -> bool:
     """False for an SQLite database this host does not have: opening it would create an empty one."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     try:
         parsed = make_url(url)
-    except Exception:
+    except ArgumentError:
         return False
     if parsed.get_backend_name() != "sqlite":
         return True

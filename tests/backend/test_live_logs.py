@@ -116,3 +116,12 @@ def test_log_stream_pickles_to_its_url_and_run():
     stream = pickle.loads(pickle.dumps(LogStream("sqlite:////tmp/x.db", "run-1")))
 
     assert (stream.url, stream.flow_run_id) == ("sqlite:////tmp/x.db", "run-1")
+
+
+def test_a_worker_without_the_backends_sqlite_file_streams_nothing_and_creates_no_file(tmp_path):
+    missing = tmp_path / "elsewhere" / "backend.db"  # the file is on the host that runs the flow
+
+    live = LogStream(f"sqlite:///{missing}", "run-on-another-host").follow([])
+
+    assert live is None  # the lines travel back with the task run instead
+    assert not missing.exists() and not missing.parent.exists()
