@@ -12,6 +12,7 @@ from jupyter_flows import Flow, task
 from jupyter_flows.backend import BackendRecorder
 from jupyter_flows.backend.live_logs import LiveLogs, LogStream
 from jupyter_flows.engine.logging import LogEntry
+from jupyter_flows.exceptions import NotFoundError
 from jupyter_flows.executors import LocalDaskExecutor, LocalExecutor
 
 
@@ -34,8 +35,12 @@ def _talking_flow(backend) -> Flow:
 
 def _count_while_running(backend, recorder: BackendRecorder, counts: list, done: threading.Event) -> None:
     while not done.is_set():
-        if recorder.flow_run_id is not None:
-            lines = [e for e in backend.get_logs(recorder.flow_run_id) if e["message"].startswith("line ")]
+        run_id = recorder.flow_run_id
+        try:
+            lines = [e for e in backend.get_logs(run_id) if e["message"].startswith("line ")] if run_id else None
+        except NotFoundError:  # the recorder has not added the run yet
+            lines = None
+        if lines is not None:
             counts.append(len(lines))
         time.sleep(0.1)
 
