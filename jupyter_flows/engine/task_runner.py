@@ -131,10 +131,18 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
     if spec.result is None:  # the lean path: results stay in memory
         _run_attempts(spec, run, inputs)
     elif not (task.target and read_target(spec, run)):
-        _run_attempts(spec, run, inputs)
-        if type(run.state) is Success:
-            write_checkpoint(spec, run)
+        _run_checkpointed(spec, run, inputs)
     return run
+
+
+def _run_checkpointed(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
+    """Run, then write the result; a line logged about an unusable target before the run is kept."""
+    before = run.logs
+    _run_attempts(spec, run, inputs)
+    if before:
+        run.logs = before + (run.logs or [])
+    if type(run.state) is Success:
+        write_checkpoint(spec, run)
 
 
 def _not_all_successful() -> State:
