@@ -1,0 +1,36 @@
+"""Real local agent processes for the restart tests, stopped at the end of each test whatever happened."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "agent"))  # agent_helpers: the CLI, waits, registration
+
+
+@pytest.fixture
+def start_agent(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "0.5")
+    processes: list[subprocess.Popen] = []
+
+    def start(*options: str) -> subprocess.Popen:
+        with open(tmp_path / f"agent-{len(processes)}.log", "wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start", *options],
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
