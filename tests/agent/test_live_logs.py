@@ -60,11 +60,11 @@ def ticks(backend, run_id: str) -> list[str]:
 def test_task_log_lines_are_visible_while_the_task_runs(tmp_path, start_agent, backend, executor):
     flow = register_ticking_flow(backend, tmp_path, executor)
     pid_file = tmp_path / "pid"
-    run = backend.create_flow_run(flow_id=flow["id"], parameters={"pid_file": str(pid_file)})
+    run = backend.create_flow_run(flow_id=flow["id"], parameters={"pid_file": str(pid_file), "ticks": 25})
     start_agent()
     pid_from(pid_file, timeout=60)
 
-    # Five of fifteen lines, while the task (and so the run) is still going.
+    # Five of twenty-five lines (5 s of them), while the task (and so the run) is still going.
     seen = wait_for(lambda: len(ticks(backend, run["id"])) >= 5 and backend.get_flow_run(run["id"]),
                     timeout=20, what="five tick lines in the backend")
     tick_run = [t for t in backend.get_task_runs(run["id"]) if t["task_name"] == "tick"]
@@ -73,7 +73,7 @@ def test_task_log_lines_are_visible_while_the_task_runs(tmp_path, start_agent, b
 
     assert wait_for_state(backend, run["id"])["state"] == "Success"
     lines = ticks(backend, run["id"])
-    assert lines == [f"tick {i}" for i in range(15)], "each line once, in order"
+    assert lines == [f"tick {i}" for i in range(25)], "each line once, in order"
 
 
 @pytest.mark.parametrize("executor", ["LocalExecutor", "processes"])

@@ -35,7 +35,7 @@ def tick(ticks):
 
 
 with Flow("ticking-flow") as flow:
-    tick(Parameter("ticks", default=15))
+    tick(Parameter("ticks", default=25))
 '''
 
 

@@ -22,7 +22,7 @@ from jupyter_flows import Flow, task
 @task
 def tick():
     logger = jupyter_flows.context.get("logger")
-    for i in range(15):
+    for i in range(25):
         logger.info(f"tick {i}")
         time.sleep(0.2)
 
