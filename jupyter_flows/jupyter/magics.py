@@ -24,15 +24,17 @@ from ..params import executor_from_spec, parse_env, parse_params
 from ..run_configs import LocalRun
 
 EXECUTOR_HELP = "local, threads, processes, dask or dask:ADDRESS (e.g. dask:tcp://127.0.0.1:8786)"
-COMMANDS = ("run", "register", "submit", "config", "list", "runs", "logs", "notebook", "schedule")
+COMMANDS = ("run", "register", "submit", "config", "list", "runs", "logs", "notebook", "schedule", "restart")
 
 USAGE = """\
 %%flow NAME [--executor E] [--workers N] [--env K=V]... [--label L]... [--as VAR]
     The cell body is the body of `with Flow(NAME) as flow:`; the flow is bound to VAR
     (default: NAME made an identifier, hello-flow -> hello_flow), already while the body runs.
 
-%flow run NAME [--param k=v]... [--executor E] [--workers N] [--env K=V]... [--console]
+%flow run NAME [--param k=v]... [--executor E] [--workers N] [--env K=V]... [--console] [--restart]
                                  run here with the live run widget; returns the final state
+                                 (--restart: rerun only what did not succeed in its last run here)
+%flow restart RUN_ID             rerun a failed flow run of the backend: what succeeded is kept
 %flow register NAME --project P [--label L]...
                                  register the flow as configured; prints its id and version
 %flow submit NAME [--param k=v]... [--label L]... [--project P]
@@ -99,6 +101,8 @@ def _define_args():
           help="environment variable set for the duration of the run (on top of the run config's env)")
 @argument("--console", action="store_true",
           help="also print every log line under the cell (in a notebook the live widget shows them)")
+@argument("--restart", action="store_true",
+          help="keep what succeeded in this flow's last run in this kernel and run only the rest")
 def _run_args():
     """Run a flow in this kernel, showing the live run widget; returns the final state."""
 
@@ -159,6 +163,12 @@ def _notebook_register_args():
     """Register a notebook as a flow (its parameters cell gives the flow's parameters)."""
 
 
+@magic_arguments("flow restart")
+@argument("run_id", help="id of the failed or cancelled flow run")
+def _restart_args():
+    """Run a failed flow run of the backend again: tasks that succeeded keep their results."""
+
+
 @magic_arguments("flow schedule")
 @argument("name", help="name of the registered flow")
 @argument("--cron", help='a cron expression, e.g. "0 6 * * 1-5" (06:00 Monday to Friday)')
@@ -205,6 +215,7 @@ class FlowMagics(Magics):
         self.last_view = None
         self.last_follower = None
         self.last_form = None
+        self.last_states: dict[int, tuple] = {}  # id(flow): (flow, its last final state here), for --restart
 
     @line_cell_magic
     def flow(self, line: str, cell: str | None = None):
@@ -310,12 +321,45 @@ class FlowMagics(Magics):
         parameters = parse_params(args.param)
         executor = executor_from_spec(args.executor, args.workers)
         env = parse_env(args.env)
+        restart_from = self._last_state(flow) if args.restart else None
         view = self.last_view = RunView()
         if not self.in_notebook or args.console:
-            return run_here(flow, parameters, executor=executor, env=env, listeners=[view])
-        display(view)
-        with quiet_console():
-            return run_here(flow, parameters, executor=executor, env=env, listeners=[view])
+            state = run_here(flow, parameters, executor=executor, env=env, listeners=[view], restart_from=restart_from)
+        else:
+            display(view)
+            with quiet_console():
+                state = run_here(flow, parameters, executor=executor, env=env, listeners=[view],
+                                 restart_from=restart_from)
+        self.last_states[id(flow)] = (flow, state)
+        return state
+
+    def _last_state(self, flow: Flow):
+        kept = self.last_states.get(id(flow))
+        if kept is None or kept[0] is not flow:
+            raise UsageError(f"flow {flow.name!r} has not run in this kernel yet: run it with %flow run "
+                             f"{flow.name} first, then --restart reruns what did not succeed")
+        return kept[1]
+
+    # -- %flow restart -----------------------------------------------------------------------------
+
+    def _restart(self, line: str):
+        from ..backend import Client
+        from .widgets.follower import follow
+        from .widgets.run_view import RunView
+
+        args = _parse(_restart_args, line)
+        if args is None:
+            return None
+        backend = self._backend()
+        Client(backend=backend).restart_flow_run(args.run_id)
+        view = self.last_view = RunView()
+        self.last_follower = follow(args.run_id, view=view, backend=backend)
+        if self.in_notebook:
+            display(view)
+        else:
+            print(f"Restarted flow run {args.run_id}: an agent reruns what did not succeed; "
+                  f"%flow logs {args.run_id} shows its log lines.")
+        return args.run_id
 
     # -- %flow register / notebook register -------------------------------------------------------
 

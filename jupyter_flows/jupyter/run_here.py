@@ -58,9 +58,12 @@ def run_env(flow, env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_here(flow, parameters: dict | None = None, executor=None, env: dict[str, str] | None = None,
-             listeners: Iterable | None = None):
-    """Run ``flow`` in this process with its run config's env (plus ``env``); return the final state."""
+             listeners: Iterable | None = None, restart_from=None):
+    """Run ``flow`` in this process with its run config's env (plus ``env``); return the final state.
+
+    ``restart_from`` (an earlier final state of ``flow``) keeps what succeeded in it.
+    """
     with environment(run_env(flow, env)):
         # "run here" is one run now, also for a flow with a schedule (the agents keep to the schedule)
         return flow.run(parameters=parameters or {}, executor=executor, listeners=listeners,
-                        run_on_schedule=False)
+                        run_on_schedule=False, restart_from=restart_from)
