@@ -29,7 +29,7 @@ def overstays(folder):
     return "late"
 
 
-@task(timeout=10, log_stdout=True)
+@task(timeout=60, log_stdout=True)
 def in_time(x):
     jupyter_flows.context.logger.info("logged inside the child")
     print("printed inside the child")
