@@ -13,7 +13,7 @@ from backend_helpers import register_plain_flow
 BEAT = 0.1  # heartbeat interval of these tests: an agent silent for 2 beats is gone
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def quick_heartbeats(monkeypatch):
     monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", str(BEAT))
 
@@ -42,7 +42,7 @@ def test_a_stopped_agent_is_listed_but_not_live(backend):
     assert [a["id"] for a in backend.list_agents(live_only=True)] == ["agent-2"]
 
 
-def test_an_agent_that_stops_beating_goes_stale_and_a_beat_brings_it_back(backend):
+def test_an_agent_that_stops_beating_goes_stale_and_a_beat_brings_it_back(backend, quick_heartbeats):
     backend.register_agent("agent-1", "host-a", [])
     time.sleep(3 * BEAT)
     assert backend.list_agents(live_only=True) == []
@@ -86,7 +86,7 @@ def test_a_run_a_live_agent_may_take_has_no_waiting_reason(backend):
     assert backend.waiting_reason(backend.get_flow_run(run["id"])) is None
 
 
-def test_the_sweep_fails_silent_runs_of_a_gone_agent_once(backend):
+def test_the_sweep_fails_silent_runs_of_a_gone_agent_once(backend, quick_heartbeats):
     run = _run(backend)
     backend.register_agent("agent-1", "host-a", [])
     backend.claim_flow_run("agent-1")
@@ -99,7 +99,7 @@ def test_the_sweep_fails_silent_runs_of_a_gone_agent_once(backend):
     assert [s["state"] for s in backend.get_flow_run(run["id"])["states"]] == ["Scheduled", "Submitted", "Failed"]
 
 
-def test_the_sweep_leaves_the_runs_of_a_live_agent_alone(backend):
+def test_the_sweep_leaves_the_runs_of_a_live_agent_alone(backend, quick_heartbeats):
     run = _run(backend)
     backend.register_agent("agent-1", "host-a", [])
     backend.claim_flow_run("agent-1")
@@ -110,7 +110,7 @@ def test_the_sweep_leaves_the_runs_of_a_live_agent_alone(backend):
     assert backend.get_flow_run(run["id"])["state"] == "Submitted"
 
 
-def test_an_agent_heartbeat_keeps_the_runs_it_holds_fresh(backend):
+def test_an_agent_heartbeat_keeps_the_runs_it_holds_fresh(backend, quick_heartbeats):
     run = _run(backend)
     backend.register_agent("agent-1", "host-a", [])
     claimed = backend.claim_flow_run("agent-1")
