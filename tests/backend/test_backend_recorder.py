@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 import jupyter_flows
-from jupyter_flows import Flow, Parameter, task
+from jupyter_flows import Flow, Parameter, task, unmapped
 from jupyter_flows.backend import Backend, BackendRecorder, FlowRunView, connection
 from jupyter_flows.exceptions import BackendError, NotFoundError
 
@@ -157,7 +157,7 @@ def test_a_backend_locked_during_the_run_loses_nothing(backend, tutorial, monkey
         say = build_hello_flow().get_tasks(name="say_hello")[0]
         lock = lock_backend()
         people = Parameter("people", default=["Arthur", "Ford", "Marvin"])
-        greetings = say.map(people, upstream_tasks=[lock])
+        greetings = say.map(people, upstream_tasks=[unmapped(lock)])
         unlock_backend(upstream_tasks=[greetings])
     state = locked.run(listeners=[recorder])
     holder.close()
@@ -204,7 +204,7 @@ def test_a_locked_backend_delays_the_records_not_the_flow(backend, tutorial, mon
         holder.execute("ROLLBACK")
 
     with Flow("numbers") as flow:
-        results = work.map(Parameter("numbers", default=list(range(50))), upstream_tasks=[lock_backend()])
+        results = work.map(Parameter("numbers", default=list(range(50))), upstream_tasks=[unmapped(lock_backend())])
         unlock_backend(results)
     state = flow.run(listeners=[recorder])
     holder.close()
