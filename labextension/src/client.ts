@@ -6,7 +6,19 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { ScheduleRequest } from './schedule';
-import { Agent, Flow, FlowRun, FlowRunDetail, FlowRunPage, FlowSchedule, LogPage, Project, SchedulePreview } from './types';
+import {
+  Agent,
+  ChildRun,
+  Flow,
+  FlowRun,
+  FlowRunDetail,
+  FlowRunPage,
+  FlowSchedule,
+  LogPage,
+  PipelineStep,
+  Project,
+  SchedulePreview
+} from './types';
 import { apiUrl, Query } from './url';
 
 /** A refusal from the API, carrying the server's message (which names the bad value). */
@@ -62,6 +74,16 @@ export class FlowsClient {
       method: 'POST',
       body: { path, project, name, output_dir: outputDir }
     });
+  }
+
+  /** Register several notebooks under the server's root as one flow (each an ExecuteNotebook task). */
+  async registerPipeline(project: string, name: string, steps: PipelineStep[]): Promise<Flow> {
+    return this.request<Flow>(['notebooks', 'pipeline'], {}, { method: 'POST', body: { project, name, steps } });
+  }
+
+  /** The runs that run `id` started (flows of flows). */
+  async childRuns(id: string): Promise<ChildRun[]> {
+    return (await this.request<{ child_flow_runs: ChildRun[] }>(['flow-runs', id, 'children'])).child_flow_runs;
   }
 
   /** The schedule a form describes, in words, with its next times; a bad value is refused naming it. */

@@ -6,6 +6,7 @@
 
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, MainAreaWidget, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ToolbarButton } from '@jupyterlab/ui-components';
 
@@ -14,10 +15,12 @@ import { askParameters } from './dialogs';
 import { flowsIcon } from './icons';
 import { runNotebookAsFlow } from './notebook';
 import { FlowsPanel } from './panel';
+import { createPipeline } from './pipeline';
 import { RunView } from './runview';
 import { Flow } from './types';
 
 const COMMANDS = {
+  createPipeline: 'jupyter-flows:create-pipeline',
   openRun: 'jupyter-flows:open-run',
   runNotebook: 'jupyter-flows:run-notebook',
   showPanel: 'jupyter-flows:show-panel'
@@ -28,8 +31,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Flows sidebar, live run views and running notebooks as flows.',
   autoStart: true,
   requires: [ICommandPalette, INotebookTracker],
-  optional: [ILayoutRestorer],
-  activate: (app: JupyterFrontEnd, palette: ICommandPalette, notebooks: INotebookTracker, restorer: ILayoutRestorer | null) => {
+  optional: [ILayoutRestorer, IDefaultFileBrowser],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette,
+    notebooks: INotebookTracker,
+    restorer: ILayoutRestorer | null,
+    fileBrowser: IDefaultFileBrowser | null
+  ) => {
     const client = new FlowsClient();
     const runViews = new WidgetTracker<MainAreaWidget<RunView>>({ namespace: 'jupyter-flows-run' });
 
@@ -77,6 +86,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const content = new RunView(runId, client, {
           openNotebook: path => void app.commands.execute('docmanager:open', { path }),
           runChanged: () => panel.refresh(),
+          openRun,
           runLoaded: run => {
             widget.title.label = run.name;
             widget.title.caption = `${run.flow_name} v${run.flow_version} (${run.project_name}): ${run.state}`;
@@ -120,6 +130,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     palette.addItem({ command: COMMANDS.runNotebook, category: 'Flows' });
     palette.addItem({ command: COMMANDS.showPanel, category: 'Flows' });
+
+    const selectedNotebooks = () =>
+      fileBrowser ? Array.from(fileBrowser.selectedItems()).filter(item => item.type === 'notebook').map(item => item.path) : [];
+    app.commands.addCommand(COMMANDS.createPipeline, {
+      label: 'Create flow from notebooks',
+      caption: 'Run the selected notebooks as one flow, in the order you choose',
+      icon: flowsIcon,
+      isEnabled: () => selectedNotebooks().length > 0,
+      execute: async () => {
+        const runId = await createPipeline(selectedNotebooks(), client, openRun);
+        panel.refresh();
+        return runId;
+      }
+    });
+    app.contextMenu.addItem({
+      command: COMMANDS.createPipeline,
+      selector: '.jp-DirListing-item[data-file-type="notebook"]',
+      rank: 60
+    });
 
     app.docRegistry.addWidgetExtension('Notebook', {
       createNew: (notebook: NotebookPanel) => {

@@ -16,7 +16,7 @@ import { keepNewest, KeptLines, MAX_LOG_LINES, readNewLogLines } from './paging'
 import { usePolling } from './polling';
 import { isActive, stateColour } from './states';
 import { layoutTimeline, orderTaskRuns } from './timeline';
-import { FlowRunDetail, LogLine, TaskRun } from './types';
+import { ChildRun, FlowRunDetail, LogLine, TaskRun } from './types';
 
 export const LIVE_REFRESH_MS = 1000;
 /** Rows drawn in the timeline and the table; a huge map shows its first ones and says how many more. */
@@ -27,6 +27,47 @@ export interface RunViewActions {
   runChanged(): void;
   /** The run was (re)loaded: the tab shows its name and state. */
   runLoaded(run: FlowRunDetail): void;
+  /** Open another run's view (a parent or child run). */
+  openRun?(id: string): void;
+}
+
+/** The run that started this one and the runs this one started, each a link to its view. */
+function Lineage(props: { run: FlowRunDetail; children: ChildRun[]; actions: RunViewActions }): JSX.Element | null {
+  const { run, children, actions } = props;
+  const link = (id: string, label: string, testId: string) => (
+    <a href="#" data-testid={testId} data-run-id={id} onClick={event => {
+      event.preventDefault();
+      actions.openRun?.(id);
+    }}>
+      {label}
+    </a>
+  );
+  if (!run.parent_flow_run_id && !children.length) {
+    return null;
+  }
+  return (
+    <>
+      {run.parent_flow_run_id && (
+        <>
+          <dt>Started by</dt>
+          <dd>{link(run.parent_flow_run_id, `run ${run.parent_flow_run_id.slice(0, 8)}`, 'parent-run')}</dd>
+        </>
+      )}
+      {children.length > 0 && (
+        <>
+          <dt>Child runs</dt>
+          <dd data-testid="child-runs">
+            {children.map((child, i) => (
+              <span key={child.id}>
+                {i > 0 && ', '}
+                {link(child.id, `${child.name} (${child.state})`, 'child-run')}
+              </span>
+            ))}
+          </dd>
+        </>
+      )}
+    </>
+  );
 }
 
 function Timeline(props: { taskRuns: TaskRun[]; now: number }): JSX.Element {
@@ -182,6 +223,7 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
   const [run, setRun] = React.useState<FlowRunDetail | null>(null);
   const [log, setLog] = React.useState<KeptLines>({ lines: [], dropped: 0 });
   const [error, setError] = React.useState<string | null>(null);
+  const [children, setChildren] = React.useState<ChildRun[]>([]);
   const [trigger, setTrigger] = React.useState(0);
   const lastLogId = React.useRef<number | null>(null);
 
@@ -194,6 +236,7 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
         lastLogId.current = fresh.lastId;
         setLog(kept => keepNewest(kept, fresh.lines));
         setRun(detail);
+        setChildren(await props.client.childRuns(props.runId));
         props.actions.runLoaded(detail);
         setError(null);
         return isActive(detail.state) || fresh.more;
@@ -262,6 +305,7 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
             <dd data-testid="run-state-message">{run.state_message}</dd>
           </>
         )}
+        <Lineage run={run} children={children} actions={props.actions} />
         <dt>Parameters</dt>
         <dd>
           {params.length ? (

@@ -73,6 +73,22 @@ export interface FlowRun {
   output_notebook?: string | null;
   /** Why a Scheduled run is not picked up ("no agent is running", a missing label); null otherwise. */
   waiting_reason?: string | null;
+  /** The run whose `create_flow_run` task started this one (flows of flows); null otherwise. */
+  parent_flow_run_id?: string | null;
+}
+
+/** A run another run started (`GET flow-runs/<id>/children`). */
+export interface ChildRun {
+  id: string;
+  name: string;
+  state: string;
+}
+
+/** One notebook of a pipeline: its parameters and the indexes of the steps it waits for. */
+export interface PipelineStep {
+  path: string;
+  parameters?: Record<string, unknown>;
+  after?: number[];
 }
 
 export interface Agent {

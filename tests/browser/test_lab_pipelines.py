@@ -1,0 +1,75 @@
+"""A pipeline of notebooks built from the file browser ("Create flow from notebooks") and run by an agent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from playwright.sync_api import Page, expect
+
+from jupyter_flows.agent.background import local_agent_process
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RUN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def agent(lab, tmp_path_factory):
+    """``jupyter-flows agent local start`` on the lab's home, stopped (with its runs) after the module."""
+    env = {**os.environ, "JUPYTER_FLOWS_HOME": str(lab.home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.2"}
+    with local_agent_process(log_path=tmp_path_factory.mktemp("agent_log") / "agent.log", env=env,
+                             cwd=lab.root) as process:
+        yield process
+
+
+def write_notebook(path: Path, parameters: str, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def listing_item(page: Page, name: str):
+    return page.locator(".jp-DirListing-item", has_text=name)
+
+
+def test_a_two_notebook_pipeline_is_built_from_the_file_browser_ordered_and_run(page: Page, lab, agent):
+    # Listed alphabetically the report comes first; the user moves the extract up.
+    write_notebook(lab.root / "pipe" / "a_report.ipynb", 'title = "Rows"',
+                   'print(title, open("rows.txt").read())')
+    write_notebook(lab.root / "pipe" / "b_extract.ipynb", "rows = 1", 'open("rows.txt", "w").write(str(rows))')
+
+    page.goto(lab.lab_url("lab/tree/pipe?reset"))
+    page.wait_for_selector("#jp-main-dock-panel")
+    listing_item(page, "a_report.ipynb").click()
+    listing_item(page, "b_extract.ipynb").click(modifiers=["Shift"])
+    listing_item(page, "b_extract.ipynb").click(button="right")
+    page.locator(".lm-Menu-item", has_text="Create flow from notebooks").click()
+
+    dialog = page.locator(".jp-Dialog")
+    steps = dialog.get_by_test_id("pipeline-step")
+    expect(steps).to_have_count(2)
+    steps.nth(1).get_by_test_id("pipeline-up").click()
+    expect(steps.nth(0)).to_have_attribute("data-path", "pipe/b_extract.ipynb")
+    steps.nth(0).get_by_test_id("pipeline-parameters").fill('{"rows": 7}')
+    dialog.get_by_test_id("pipeline-project").fill("pipes")
+    dialog.get_by_test_id("pipeline-name").fill("rows-report")
+    dialog.locator(".jp-Dialog-button", has_text="Register and run").click()
+
+    view = page.locator('.jp-MainAreaWidget:not(.lm-mod-hidden) [data-testid="run-view"]')
+    expect(view.locator(".jp-FlowsRunView-body")).to_have_attribute("data-state", "Success", timeout=RUN_TIMEOUT_MS)
+    table = view.get_by_test_id("task-runs-table")
+    expect(table).to_contain_text("b_extract")
+    expect(table).to_contain_text("a_report")
+    assert (lab.root / "pipe" / "rows.txt").read_text() == "7"
+    run_id = view.get_attribute("data-run-id")
+    executed = sorted(p.name for p in (lab.home / "runs" / run_id).glob("*.ipynb"))
+    assert executed == ["a_report-1.ipynb", "b_extract-1.ipynb"]
+    report = nbformat.read(lab.home / "runs" / run_id / "a_report-1.ipynb", as_version=4)
+    assert "Rows 7" in "".join(o.get("text", "") for c in report.cells for o in c.get("outputs", []))
