@@ -1,17 +1,20 @@
-"""Checkpoints: writing a task run's result where its ``Result`` says, and reading a ``target``.
+"""Checkpoints and caches: writing a task run's result where its ``Result`` says, reading a ``target``,
+reusing a result kept for ``cache_for``.
 
-Only task runs whose spec has a ``result`` come here (the flow runner sets it
-when the run checkpoints that task); every other task run keeps its result in
-memory and never touches this module.
+Only task runs whose spec has a ``result`` or ``caches`` come here (the flow
+runner sets them for the tasks that need them); every other task run keeps its
+result in memory and never touches this module.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 
 from ..exceptions import ResultError
 from .logging import LogEntry
+from .cache_validators import duration_only
 from .state import Cached, Failed
 
 
@@ -55,6 +58,34 @@ def write_checkpoint(spec, run) -> None:
         message = f"Task {task.name!r} ran, but its result could not be checkpointed: {exc}"
         run.state = Failed(message, result=exc)
         _log(run, spec, logging.ERROR, message)
+
+
+def read_cache(spec, run, inputs: dict) -> bool:
+    """End ``run`` with a cached state of an earlier run that the task's validator accepts; say whether it did."""
+    task = spec.task
+    validator = task.cache_validator or duration_only
+    parameters = spec.flow_context.get("parameters")
+    for candidate in spec.caches:
+        try:
+            usable = validator(candidate, inputs, parameters)
+        except Exception as exc:  # a broken validator means "do not reuse", never a failed run
+            _log(run, spec, logging.WARNING, f"Cache validator of task {task.name!r} raised {exc!r}; the task runs")
+            return False
+        if usable:
+            run.state = candidate
+            run.start_time = run.end_time = time.time()
+            _log(run, spec, logging.INFO, f"Task {task.name!r}: Cached, reusing the result of an earlier run "
+                                          f"(valid until {candidate.cache_expiration:%Y-%m-%d %H:%M:%S} UTC)")
+            return True
+    return False
+
+
+def cache_state(spec, run, inputs: dict) -> None:
+    """A successful run of a task with ``cache_for`` ends Cached, with what a later run is compared with."""
+    expiration = datetime.datetime.now(datetime.timezone.utc) + spec.task.cache_for
+    run.state = Cached(f"Result cached until {expiration:%Y-%m-%d %H:%M:%S} UTC", result=run.state.result,
+                       cached_inputs=inputs, cached_parameters=spec.flow_context.get("parameters"),
+                       cache_expiration=expiration)
 
 
 def _log(run, spec, level: int, message: str) -> None:

@@ -32,7 +32,7 @@ from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
 from .restarts import checkpoint_results, kept_from_records, kept_from_state
 from .signals import ENDRUN
-from .state import Cancelled, Failed, Mapped, Pending, Resume, Running, Scheduled, State, Success
+from .state import Cached, Cancelled, Failed, Mapped, Pending, Resume, Running, Scheduled, State, Success
 from .state_handlers import call_state_handlers
 from .task_runner import LIST, WHOLE, TaskRun, TaskRunSpec, run_task, value_run
 from .triggers import all_successful
@@ -83,6 +83,8 @@ class FlowRunner:
         self._upstream = flow.upstream_edges()
         self._names = {slug: task.name for task, slug in flow.slugs.items()}
         self._results = checkpoint_results(flow, checkpoint)
+        self._caching = any(task.cache_for is not None for task in flow.tasks)
+        self._caches = _thread_caches() if self._caching else None
         for listener in self.listeners:
             listener.flow_run_started(flow, self.flow_run_id, values)
             # A listener that records the run may take task log lines live, in every worker.
@@ -318,6 +320,8 @@ class FlowRunner:
             task = spec.task
             if results:
                 spec.result = results.get(task)
+            if task.cache_for is not None:
+                spec.caches = self._caches.get((self.flow.name, spec.task_slug, spec.map_index), [])
             if task.trigger is not all_successful and spec.edges is None:
                 spec.edges = tuple(self._upstream[task])
             if task.timeout:
@@ -342,6 +346,8 @@ class FlowRunner:
 
     def _on_done(self, key, run: TaskRun) -> None:
         self._done[key] = run
+        if self._caching and type(run.state) is Cached:
+            self._remember(run)
         for listener in self.listeners:
             listener.task_run_finished(run)
         if run.logs:
@@ -349,6 +355,15 @@ class FlowRunner:
                 print_entry(entry, self.flow.name)
                 for listener in self.listeners:
                     listener.log(entry)
+
+    def _remember(self, run: TaskRun) -> None:
+        """Keep a task's Cached state for later runs in this thread (Prefect 1's ``context.caches``)."""
+        key = (self.flow.name, run.task_slug, run.map_index)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        kept = [state for state in self._caches.get(key, ()) if state.cache_expiration > now]  # expired go
+        if run.state.cache_expiration is not None and all(state is not run.state for state in kept):
+            kept.insert(0, run.state)
+        self._caches[key] = kept
 
     # -- finishing -----------------------------------------------------------------------------
 
@@ -452,12 +467,18 @@ def run_context(flow_name: str, flow_run_id: str, parameters: dict, given: dict 
     return values
 
 
+def _thread_caches() -> dict:
+    """``context.caches``: Cached states of tasks with ``cache_for``, kept in the calling thread between runs."""
+    return context.setdefault("caches", {})
+
+
 def _current_context() -> dict:
     """The caller's context (``with context(...)``), minus what belongs to an enclosing run.
 
     A flow run started inside a task gets its own dates and name, not its parent's.
     """
     values = context.to_dict()
+    values.pop("caches", None)  # kept by the flow runner in the caller's thread, not shipped with tasks
     inside_a_run = "flow_run_id" in values
     for key in _TASK_RUN_KEYS + (_RUN_KEYS if inside_a_run else ()):
         values.pop(key, None)

@@ -134,10 +134,21 @@ class Success(Finished):
 
 
 class Cached(Success):
-    """Did not run: its result was read from where an earlier run kept it (a ``target``, or ``cache_for``)."""
+    """A result that may be reused: read from a ``target``, or kept for ``cache_for``.
 
-    __slots__ = ()
+    A task with ``cache_for`` ends Cached (as in Prefect 1), with the inputs,
+    parameters and expiry a cache validator compares a later run with.
+    """
+
+    __slots__ = ("cached_inputs", "cached_parameters", "cache_expiration")
     color = "#ffa500"
+
+    def __init__(self, message: str | None = None, result: Any = None, cached_inputs: dict | None = None,
+                 cached_parameters: dict | None = None, cache_expiration=None):
+        super().__init__(message, result)
+        self.cached_inputs = cached_inputs
+        self.cached_parameters = cached_parameters
+        self.cache_expiration = cache_expiration
 
 
 class Mapped(Success):

@@ -16,7 +16,7 @@ import traceback
 from typing import Any
 
 from ..exceptions import JupyterFlowsError
-from .checkpoints import read_target, write_checkpoint
+from .checkpoints import cache_state, read_cache, read_target, write_checkpoint
 from .context import reset_context, set_context
 from .logging import begin_stdout_capture, capture_entry, end_stdout_capture, start_capture, stop_capture
 from .signals import ENDRUN, StateSignal
@@ -69,11 +69,12 @@ class TaskRunSpec:
     ``kill_on_timeout`` says the task runs where a timed-out task's process
     may be killed (a process pool or dask worker). ``result`` is the
     :class:`~jupyter_flows.results.Result` the run's result is checkpointed
-    to (``None``: kept in memory only).
+    to (``None``: kept in memory only); ``caches`` the cached states of
+    earlier runs of a task with ``cache_for`` (``None`` for other tasks).
     """
 
     __slots__ = ("task", "task_slug", "map_index", "slots", "constants", "flow_context", "edges",
-                 "kill_on_timeout", "result")
+                 "kill_on_timeout", "result", "caches")
 
     def __init__(self, task, task_slug: str, map_index: int | None, slots: tuple,
                  constants: dict | None, flow_context: dict, edges: tuple | None = None,
@@ -87,6 +88,7 @@ class TaskRunSpec:
         self.edges = edges
         self.kill_on_timeout = kill_on_timeout
         self.result = None
+        self.caches = None
 
 
 def value_run(value: Any, source: TaskRun) -> TaskRun:
@@ -128,21 +130,31 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
     if refusal is not None:
         _finish(run, task, refusal)
         return run
-    if spec.result is None:  # the lean path: results stay in memory
+    if spec.result is None and spec.caches is None:  # the lean path: results stay in memory
         _run_attempts(spec, run, inputs)
-    elif not (task.target and read_target(spec, run)):
-        _run_checkpointed(spec, run, inputs)
+    elif not _reused(spec, run, inputs):
+        _run_kept(spec, run, inputs)
     return run
 
 
-def _run_checkpointed(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
-    """Run, then write the result; a line logged about an unusable target before the run is kept."""
+def _reused(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> bool:
+    """A cached result still valid, or a target that exists: the run ends Cached without running."""
+    if spec.caches and read_cache(spec, run, inputs):
+        return True
+    return spec.result is not None and spec.task.target is not None and read_target(spec, run)
+
+
+def _run_kept(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
+    """Run, then cache and write the result; a line logged about an unusable target before the run is kept."""
     before = run.logs
     _run_attempts(spec, run, inputs)
     if before:
         run.logs = before + (run.logs or [])
     if type(run.state) is Success:
-        write_checkpoint(spec, run)
+        if spec.caches is not None:
+            cache_state(spec, run, inputs)
+        if spec.result is not None:
+            write_checkpoint(spec, run)
 
 
 def _not_all_successful() -> State:
