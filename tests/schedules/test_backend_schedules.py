@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from jupyter_flows import Flow, Parameter, task
 from jupyter_flows.backend import schema

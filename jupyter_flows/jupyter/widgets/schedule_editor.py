@@ -76,7 +76,8 @@ class ScheduleEditor(widgets.VBox):
 
     def _show_fields(self) -> None:
         preset = self.preset.value
-        shown = {self.minutes: preset == "every N minutes", self.time: preset in ("daily at", "weekdays at", "weekly on"),
+        shown = {self.minutes: preset == "every N minutes",
+                 self.time: preset in ("daily at", "weekdays at", "weekly on"),
                  self.weekday: preset == "weekly on", self.cron: preset == "cron", self.timezone: preset != "none"}
         for control, visible in shown.items():
             control.layout.display = None if visible else "none"
