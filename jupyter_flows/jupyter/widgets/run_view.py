@@ -104,7 +104,14 @@ class RunView(RunListener):
         self.log_panel = widgets.HTML(layout=widgets.Layout(max_height="16em", overflow="auto",
                                                             border="1px solid #ddd", padding="0 4px"))
         self.summary = widgets.HTML()
-        self.widget = widgets.VBox([self.header, self.counts, self.bars, self.log_panel, self.summary])
+        # shown when the run ends Failed or Cancelled: reruns only what did not succeed
+        self.restart_button = widgets.Button(description="Restart from failed", icon="redo",
+                                             layout=widgets.Layout(display="none"))
+        self.restart_button.add_class("jupyter-flows-restart")
+        self.restart_button.on_click(lambda _button: self.restart())
+        self._flow = self._parameters = self._final_state = None  # a run in this kernel, to restart here
+        self.widget = widgets.VBox([self.header, self.counts, self.bars, self.log_panel, self.summary,
+                                    self.restart_button])
         self.widget.add_class("jupyter-flows-run")
         self.log_panel.add_class("jupyter-flows-run-log")
         self.summary.add_class("jupyter-flows-run-summary")
@@ -118,6 +125,7 @@ class RunView(RunListener):
     # -- RunListener ---------------------------------------------------------------------------------
 
     def flow_run_started(self, flow, flow_run_id: str, parameters: dict) -> None:
+        self._flow, self._parameters = flow, parameters
         tasks = [(flow.slugs[t], t.name) for t in flow.sorted_tasks()]
         self.begin(flow.name, flow_run_id, tasks)
 
@@ -153,6 +161,7 @@ class RunView(RunListener):
             self._changed()
 
     def flow_run_finished(self, state: State) -> None:
+        self._final_state = state
         self.end(state.name, state.message)
 
     # -- feeding from elsewhere (the backend follower) -----------------------------------------------
@@ -240,6 +249,41 @@ class RunView(RunListener):
             self._running = 0
         self.finished.set()
         self._render(force=True)
+        restartable = state_name in ("Failed", "Cancelled") and (self._flow is not None or self.flow_run_id)
+        self.restart_button.layout.display = "" if restartable else "none"
+
+    def restart(self):
+        """Rerun what did not succeed and show it here (the "Restart from failed" button).
+
+        A run in this kernel runs again here, keeping what succeeded in memory
+        (returns its final state); a run of the backend is restarted there, for
+        an agent to run, and followed (returns the follower).
+        """
+        self.restart_button.layout.display = "none"
+        self._clear()
+        if self._flow is not None:
+            from ..run_here import run_here
+
+            return run_here(self._flow, self._parameters, listeners=[self], restart_from=self._final_state)
+        from ...backend import Client
+        from .follower import follow
+
+        Client().restart_flow_run(self.flow_run_id)
+        return follow(self.flow_run_id, view=self)
+
+    def _clear(self) -> None:
+        """Forget the ended attempt's counters and lines; the next attempt reports from the start."""
+        with self._lock:
+            self.finished.clear()
+            self.start_time = self.end_time = None
+            for progress in self._tasks.values():
+                progress.done = progress.failed = 0
+                progress.state = None
+            self._counts.clear()
+            self._failures.clear()
+            self._n_failures = self._running = self._n_logs = 0
+            self._logs.clear()
+            self._changed()
 
     # -- counting ----------------------------------------------------------------------------------
 
