@@ -1,7 +1,8 @@
 """``flow.run()`` on a flow with a schedule: run at each scheduled time, in this process, until stopped.
 
 As in Prefect 1, the loop waits for the schedule's next time, runs the flow
-with the clock's parameter values (values passed to ``run()`` win), and asks
+with the values passed to ``run()`` updated by the clock's parameter values
+(a clock's value wins, as in Prefect 1), and asks
 the schedule again after the run, so times that passed during a long run are
 skipped rather than run back to back. Interrupting the wait (Ctrl-C, or
 interrupting the kernel) ends the loop quietly and returns the last run's
@@ -45,7 +46,7 @@ def run_on_schedule(flow, schedule: Schedule, run_once: Callable[[dict], object]
             log.info("Flow %r: stopped waiting for the run at %s (interrupted)", flow.name,
                      event.start_time.isoformat())
             break
-        state = run_once({**event.parameter_defaults, **parameters})
+        state = run_once({**parameters, **event.parameter_defaults})
         count += 1
         # never the same time twice, even when the run took no time at all
         after = max(now(), event.start_time)

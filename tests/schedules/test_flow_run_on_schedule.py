@@ -36,11 +36,12 @@ def test_a_scheduled_flow_runs_at_each_interval_with_the_clocks_parameters():
     assert all(0.2 < gap < 0.5 for gap in gaps), gaps
 
 
-def test_parameters_passed_to_run_override_the_clocks_values():
+def test_a_clocks_parameter_values_win_over_those_passed_to_run_as_in_prefect_1():
     stamps = []
-    schedule = Schedule([IntervalClock(timedelta(seconds=0.2), parameter_defaults={"region": "EU"})])
+    schedule = Schedule([IntervalClock(timedelta(seconds=0.2), parameter_defaults={"region": "EU"}),
+                         IntervalClock(timedelta(seconds=0.2), start_date=datetime(2026, 1, 1, 0, 0, 0, 100000))])
     stamping_flow(schedule, stamps).run(region="US", max_scheduled_runs=2)
-    assert [region for _, region in stamps] == ["US", "US"]
+    assert sorted(region for _, region in stamps) == ["EU", "US"]
 
 
 def test_run_on_schedule_false_runs_once_now():
