@@ -29,7 +29,9 @@ def load_ipython_extension(ipython) -> None:
 
 
 def _jupyter_server_extension_points() -> list[dict]:
-    return [{"module": "jupyter_flows.jupyter.server"}]
+    from .jupyter.server.app import JupyterFlows  # imports jupyter_server: only when it asks
+
+    return [{"module": "jupyter_flows.jupyter.server", "app": JupyterFlows}]
 
 
 def _jupyter_labextension_paths() -> list[dict]:

@@ -388,8 +388,11 @@ def agent_local() -> None:
               help="A directory put on the runs' PYTHONPATH (repeatable).")
 @click.option("--no-scheduler", is_flag=True,
               help="Do not run the scheduler service in this agent (another agent or `scheduler start` does).")
+@click.option("--agent-id", default=None, hidden=True, help="The id to register with (a Jupyter server names its agent).")
+@click.option("--managed-by", default=None, hidden=True, help="What started this agent, as its record says.")
 def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency: int | None,
-                      no_hostname_label: bool, import_paths: tuple[str, ...], no_scheduler: bool) -> None:
+                      no_hostname_label: bool, import_paths: tuple[str, ...], no_scheduler: bool,
+                      agent_id: str | None = None, managed_by: str | None = None) -> None:
     """Start a local agent; Ctrl-C stops it and the runs it started."""
     from .agent.local import LocalAgent
 
@@ -405,8 +408,11 @@ def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency
     agent_logger.addHandler(handler)
     agent_logger.setLevel(config.log_level())
     try:
-        LocalAgent(labels=labels, env=agent_env, concurrency=concurrency, hostname_label=not no_hostname_label,
-                   import_paths=import_paths, scheduler=not no_scheduler).start()
+        local_agent = LocalAgent(labels=labels, env=agent_env, concurrency=concurrency, agent_id=agent_id,
+                                 hostname_label=not no_hostname_label, import_paths=import_paths,
+                                 scheduler=not no_scheduler)
+        local_agent.managed_by = managed_by
+        local_agent.start()
     finally:
         agent_logger.removeHandler(handler)
 

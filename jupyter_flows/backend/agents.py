@@ -9,6 +9,7 @@ whether a run's agent is still there.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Iterable
 
 from sqlalchemy import and_, case, exists, insert, select, update
@@ -84,6 +85,10 @@ def waiting_reason(conn: Connection, run: dict, stale_after: float) -> str | Non
     """Why a Scheduled run is not picked up, or ``None`` when a live agent may take it."""
     if run.get("state") != "Scheduled":
         return None
+    due = run.get("scheduled_start_time")
+    if due is not None and due > conn.execute(select(db_now())).scalar_one():
+        when = datetime.fromtimestamp(due, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"waiting for its scheduled time, {when}"
     live = list_agents(conn, live_only=True, stale_after=stale_after)
     if not live:
         return "no agent is running"

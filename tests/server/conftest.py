@@ -22,7 +22,8 @@ from jupyter_flows.agent.background import local_agent_process
 
 @pytest.fixture
 def jp_server_config():
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}}}
+    # No managed agent unless a test asks for one: these tests start the agents they need.
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}}, "JupyterFlows": {"agent": "off"}}
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.slow
 
 
 async def test_no_agents_before_any_started(api):
-    assert await api("GET", "agents") == (200, {"agents": []})
+    status, body = await api("GET", "agents")
+
+    assert status == 200 and body["agents"] == []
 
 
 async def test_a_running_agent_is_listed_live_with_its_host_and_labels(api, agent):
@@ -20,7 +22,8 @@ async def test_a_running_agent_is_listed_live_with_its_host_and_labels(api, agen
 
     [listed] = await wait_for(live_agents, what="the agent to register")
 
-    assert set(listed) == {"id", "host", "labels", "last_seen", "runs_in_flight", "live"}
+    assert set(listed) == {"id", "host", "labels", "last_seen", "runs_in_flight", "live", "managed"}
+    assert listed["managed"] is False  # a user started it, not this server
     assert listed["host"] and listed["runs_in_flight"] == 0 and listed["last_seen"] > 0
 
 

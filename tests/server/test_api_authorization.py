@@ -19,7 +19,8 @@ class ReadOnlyFlows(Authorizer):
 
 @pytest.fixture
 def jp_server_config():
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}, "authorizer_class": ReadOnlyFlows}}
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}, "authorizer_class": ReadOnlyFlows},
+            "JupyterFlows": {"agent": "off"}}
 
 
 async def test_a_user_allowed_only_to_read_flows_lists_runs_but_cannot_start_or_cancel_them(api, backend):

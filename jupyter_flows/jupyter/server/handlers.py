@@ -82,12 +82,46 @@ class ProjectsHandler(FlowsAPIHandler):
 
 
 class AgentsHandler(FlowsAPIHandler):
-    """``GET agents``: the agents that registered with the backend, each with ``live`` (seen lately)."""
+    """``GET agents``: the agents that registered with the backend, each with ``live`` (seen lately) and
+    ``managed`` (started by this server), and ``managed_agent``: how this server's own agent fares."""
+
+    @property
+    def managed_agent(self):
+        return self.settings.get("jupyter_flows_managed_agent")
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply({"agents": views.agents(await self.call(self.backend.list_agents))})
+        managed = self.managed_agent
+        records = await self.call(self.backend.list_agents)
+        self.reply({"agents": views.agents(records, managed.server_id if managed else None),
+                    "managed_agent": managed.status() if managed else None})
+
+
+class StartAgentHandler(AgentsHandler):
+    """``POST agents/start``: this server starts its agent now (the panel's Start button), and keeps it running."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        if self.managed_agent is None:
+            raise web.HTTPError(409, "this Jupyter server does not manage an agent")
+        self.managed_agent.start_now()
+        self.reply({"managed_agent": self.managed_agent.status()}, status=202)
+
+
+class AgentLogHandler(AgentsHandler):
+    """``GET agents/<id>/log``: the end of the log of an agent this server started (at most 64 KiB)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, agent_id: str) -> None:
+        agent_id = self.checked(checks.identifier, "agent id", agent_id)
+        text = self.managed_agent.log_tail(agent_id) if self.managed_agent else None
+        if text is None:
+            raise web.HTTPError(404, f"agent {agent_id!r} was not started by this Jupyter server; "
+                                     "its log is where it was started")
+        self.reply({"agent_id": agent_id, "log": text})
 
 
 class FlowsHandler(FlowsAPIHandler):
@@ -245,6 +279,8 @@ def setup_handlers(web_app, backend) -> None:
     web_app.add_handlers(".*$", [
         (url_path_join(base, "projects"), ProjectsHandler),
         (url_path_join(base, "agents"), AgentsHandler),
+        (url_path_join(base, "agents", "start"), StartAgentHandler),
+        (url_path_join(base, "agents", r"(?P<agent_id>[^/]+)", "log"), AgentLogHandler),
         (url_path_join(base, "flows"), FlowsHandler),
         (url_path_join(base, "flow-runs"), FlowRunsHandler),
         (url_path_join(base, "flow-runs", _ID), FlowRunHandler),

@@ -8,6 +8,7 @@ values of secret-looking env names (``redaction``) in every run config it shows.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -49,9 +50,10 @@ def flow_summaries(flows: list[dict], include_archived: bool) -> list[dict]:
 AGENT_FIELDS = ("id", "host", "labels", "last_seen", "runs_in_flight", "live")
 
 
-def agents(records: list[dict]) -> list[dict]:
-    """The agents as the Lab shows them."""
-    return [{field: record[field] for field in AGENT_FIELDS} for record in records]
+def agents(records: list[dict], server_id: str | None = None) -> list[dict]:
+    """The agents as the Lab shows them; ``managed``: started by this server (``server_id``)."""
+    return [{**{field: record[field] for field in AGENT_FIELDS},
+             "managed": server_id is not None and record["managed_by"] == server_id} for record in records]
 
 
 def waiting_reasons(runs: list[dict], reason_of: Callable[[dict], str | None]) -> dict[str, str | None]:
@@ -62,9 +64,12 @@ def waiting_reasons(runs: list[dict], reason_of: Callable[[dict], str | None]) -
     """
     by_labels: dict[tuple, str | None] = {}
     reasons = {}
+    now = time.time()
     for run in runs:
         if run["state"] == "Scheduled":
-            labels = tuple(sorted(run["labels"]))
+            due = run.get("scheduled_start_time") or 0
+            # a run not due yet waits for its time, which it alone has
+            labels = (run["id"],) if due > now else tuple(sorted(run["labels"]))
             if labels not in by_labels:
                 by_labels[labels] = reason_of(run)
             reasons[run["id"]] = by_labels[labels]
