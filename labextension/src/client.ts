@@ -69,6 +69,11 @@ export class FlowsClient {
     return this.request<FlowRun>(['flow-runs', id, 'cancel'], {}, { method: 'POST', body: {} });
   }
 
+  /** Run a Failed or Cancelled run again (same id): only what did not succeed reruns. 409 says why not. */
+  async restartFlowRun(id: string): Promise<FlowRun> {
+    return this.request<FlowRun>(['flow-runs', id, 'restart'], {}, { method: 'POST', body: {} });
+  }
+
   async registerNotebook(path: string, project: string, name?: string, outputDir?: string): Promise<Flow> {
     return this.request<Flow>(['notebooks', 'register'], {}, {
       method: 'POST',

@@ -261,6 +261,16 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
     }
   };
 
+  const restart = async () => {
+    try {
+      setRun(await props.client.restartFlowRun(props.runId).then(() => props.client.getFlowRun(props.runId)));
+      props.actions.runChanged();
+      setTrigger(t => t + 1);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
   if (!run) {
     return <div className="jp-FlowsRunView-empty">{error ?? 'Loading…'}</div>;
   }
@@ -274,6 +284,11 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
         {isActive(run.state) && (
           <button className="jp-Button jp-mod-styled jp-mod-warn" data-testid="cancel-run" onClick={() => void cancel()}>
             Cancel
+          </button>
+        )}
+        {(run.state === 'Failed' || run.state === 'Cancelled') && (
+          <button className="jp-Button jp-mod-styled jp-mod-accept" data-testid="restart-run" onClick={() => void restart()}>
+            Restart from failed
           </button>
         )}
       </div>
