@@ -73,3 +73,28 @@ def test_a_two_notebook_pipeline_is_built_from_the_file_browser_ordered_and_run(
     assert executed == ["a_report-1.ipynb", "b_extract-1.ipynb"]
     report = nbformat.read(lab.home / "runs" / run_id / "a_report-1.ipynb", as_version=4)
     assert "Rows 7" in "".join(o.get("text", "") for c in report.cells for o in c.get("outputs", []))
+
+
+def test_the_run_view_links_a_parent_run_and_its_child_runs(page: Page, lab, agent, monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_HOME", str(lab.home))
+    from jupyter_flows.backend import Backend, Client
+    from jupyter_flows.examples.hello_flow import flow
+
+    Client().create_project("family")
+    flow_id = flow.register(project_name="family")
+    backend = Backend()
+    parent = backend.create_flow_run(flow_id=flow_id, run_name="the-parent")
+    child = backend.create_flow_run(flow_id=flow_id, run_name="the-child", parent_flow_run_id=parent["id"])
+
+    page.goto(lab.lab_url())
+    page.wait_for_selector("#jp-main-dock-panel")
+    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-flows-panel"]').click()
+    page.locator(f'#jupyter-flows-panel [data-run-id="{parent["id"]}"]').first.click()
+
+    parent_view = page.locator(f'[data-testid="run-view"][data-run-id="{parent["id"]}"]')
+    children = parent_view.get_by_test_id("child-run")
+    expect(children).to_have_count(1)
+    expect(children).to_contain_text("the-child")
+    children.click()
+    child_view = page.locator(f'[data-testid="run-view"][data-run-id="{child["id"]}"]')
+    expect(child_view.get_by_test_id("parent-run")).to_have_text(f"run {parent['id'][:8]}")
