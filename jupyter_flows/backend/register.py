@@ -74,7 +74,8 @@ def register(flow, project_name: str | None = None, labels: Iterable[str] | None
         graph=serialize.graph_to_json(flow),
         labels=all_labels,
         content_hash=serialize.registration_hash(code_hash, storage=storage_dict, run_config=run_config_dict,
-                                                 executor=executor_dict, labels=all_labels),
+                                                 executor=executor_dict, labels=all_labels,
+                                                 schedule=schedule.to_dict() if schedule is not None else None),
         idempotency_key=idempotency_key,
         schedule=schedule.to_dict() if schedule is not None else None,
     )

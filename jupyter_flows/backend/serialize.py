@@ -66,15 +66,19 @@ def flow_hash(flow) -> str:
 
 
 def registration_hash(flow_code_hash: str, *, storage: dict | None, run_config: dict | None,
-                      executor: dict | None, labels: list[str]) -> str:
+                      executor: dict | None, labels: list[str], schedule: dict | None = None) -> str:
     """The content hash of a registration: the flow's hash plus how and where it runs.
 
     A changed run config (say a new ``env`` value) is a new version too, since
-    agents read the run config of the version they run.
+    agents read the run config of the version they run. So is a changed
+    schedule, as in Prefect 1 (a flow without one hashes as it always did).
     """
     storage = {k: v for k, v in (storage or {}).items() if k != "flows"}
-    return _sha256({"flow": flow_code_hash, "storage": storage, "run_config": run_config,
-                    "executor": executor, "labels": sorted(labels)})
+    parts = {"flow": flow_code_hash, "storage": storage, "run_config": run_config,
+             "executor": executor, "labels": sorted(labels)}
+    if schedule is not None:
+        parts["schedule"] = schedule
+    return _sha256(parts)
 
 
 def jsonable(value: Any) -> Any:

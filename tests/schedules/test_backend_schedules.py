@@ -305,3 +305,21 @@ def test_with_the_all_policy_every_overdue_run_stays(any_backend):
     set_scheduled_until(any_backend, flow["version_group_id"], (time.time() // 60 - 6) * 60)
     any_backend.create_scheduled_runs(horizon_s=0, min_runs=1, late_after_s=90)
     assert {r["state"] for r in any_backend.list_flow_runs(limit=None)} == {"Scheduled"}
+
+
+def test_a_changed_or_removed_schedule_is_a_new_version_as_in_prefect_1(backend):
+    @task
+    def say(region):
+        return region
+
+    with Flow("versioned", schedule=IntervalSchedule(interval=timedelta(minutes=5))) as flow:
+        say(Parameter("region", default="EU"))
+    backend.create_project("p")
+    v1 = flow.register("p")
+    assert flow.register("p") == v1
+    flow.schedule = IntervalSchedule(interval=timedelta(minutes=10))
+    v2 = flow.register("p")
+    assert v2 != v1 and backend.get_schedule(v2)["description"] == "every 10 minutes"
+    flow.schedule = None
+    v3 = flow.register("p")
+    assert v3 != v2 and backend.get_schedule(v3) is None
