@@ -24,7 +24,15 @@ from ..redaction import mask_secrets
 TASK_LOGGER_NAME = "jupyter_flows.task"
 RUN_LOGGER_NAME = "jupyter_flows.flow_run"
 
-_capture = threading.local()
+class _Capture(threading.local):
+    """This thread's capture: class defaults, so reading a field no task has set costs no exception."""
+
+    entries: list | None = None  # the running task run's log lines
+    live = None  # the LiveLogs streaming them (a recorded run)
+    stdout: list | None = None  # a log_stdout task's printed text
+
+
+_capture = _Capture()
 
 
 class LogEntry:
@@ -178,13 +186,14 @@ def start_capture(stream=None) -> list:
     """
     entries: list = []
     _capture.entries = entries
-    _capture.live = stream.follow(entries) if stream is not None else None
+    if stream is not None:  # else nothing more to do: the per-task path of an unrecorded run
+        _capture.live = stream.follow(entries)
     return entries
 
 
 def stop_capture() -> None:
     """End the capture; lines not yet written live stay in the list, to travel with the task run."""
-    live = getattr(_capture, "live", None)
+    live = _capture.live
     if live is not None:
         _capture.live = None
         live.release(_capture.entries)
