@@ -197,6 +197,29 @@ task_run_results = Table(
     Column("value", LargeBinary, nullable=False),  # cloudpickle
 )
 
+#: Concurrency limits (migration 6): ``kind`` "tag" bounds task runs of tasks with that tag, "label"
+#: bounds flow runs with that label; see :mod:`.limits`.
+concurrency_limits = Table(
+    "concurrency_limits", metadata,
+    Column("kind", String(10), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("slots", Integer, nullable=False),  # at most this many at a time
+    Column("updated", Float, nullable=False),
+)
+
+#: One row per slot a task run holds of a tag's limit; a slot counts only while its flow run is live.
+limit_slots = Table(
+    "limit_slots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tag", String(200), nullable=False),
+    Column("flow_run_id", ID, nullable=False),
+    Column("task_slug", String(200), nullable=False),
+    Column("map_index", Integer, nullable=False),
+    Column("acquired", Float, nullable=False),
+    UniqueConstraint("tag", "flow_run_id", "task_slug", "map_index", name="uq_limit_slots_holder"),
+    Index("ix_limit_slots_run", "flow_run_id"),
+)
+
 #: Created by migration 4: "the children of run R".
 PARENT_INDEX = Index("ix_flow_runs_parent", flow_runs.c.parent_flow_run_id)
 
@@ -248,6 +271,10 @@ def _add_result_locations(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE task_runs ADD COLUMN result_location TEXT"))
 
 
+def _add_limits(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[concurrency_limits, limit_slots])
+
+
 #: ``(version, description, apply)`` in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
@@ -255,6 +282,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "schedules; flow runs' scheduled start time, version group and clock key", _add_schedules),
     (4, "secrets, notifications, child flow runs' parent and task results", _add_automations),
     (5, "task runs' result location (checkpoints, restarts)", _add_result_locations),
+    (6, "concurrency limits and the slots task runs hold", _add_limits),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
