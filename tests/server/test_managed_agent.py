@@ -1,0 +1,193 @@
+"""The agent a Jupyter server manages: started with it, restarted with backoff, stopped with it, one per home.
+
+Real servers (pytest-jupyter), real agent processes, the real backend; the
+two-servers test runs two of the managers a server runs side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from jupyter_flows.agent.background import local_agent_process
+from jupyter_flows.jupyter.server.managed_agent import ManagedAgent
+from server_helpers import register_hello_flow, wait_for, write_notebook
+
+pytestmark = pytest.mark.slow
+
+UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/flows"
+
+
+def _config(**settings):
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_flows": True}}, "JupyterFlows": settings}
+
+
+@pytest.fixture
+def jp_server_config():
+    return _config(agent="auto")  # the default a user gets; tests that need another say so
+
+
+def configured(**settings):
+    """This test's server runs with ``c.JupyterFlows.<name> = <value>`` for each setting."""
+    return pytest.mark.parametrize("jp_server_config", [_config(**settings)], ids=["config"])
+
+
+def _extension(jp_serverapp):
+    return next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_flows"]))
+
+
+async def _managed_live_agent(api):
+    async def found():
+        _, body = await api("GET", "agents")
+        return [a for a in body["agents"] if a["live"] and a["managed"]]
+
+    [agent] = await wait_for(found, what="the managed agent to register")
+    return agent
+
+
+async def _run_to_the_end(api, flow_id: str, timeout: float = 90) -> dict:
+    _, run = await api("POST", "flow-runs", body={"flow_id": flow_id})
+
+    async def ended():
+        _, detail = await api("GET", "flow-runs", run["id"])
+        return detail if detail["finished"] else None
+
+    return await wait_for(ended, timeout=timeout, what=f"run {run['id']} to end")
+
+
+@pytest.fixture
+def user_agent(jupyter_flows_home, backend, tmp_path):
+    """An agent a user started, live before the server starts."""
+    env = {**os.environ, "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.1"}
+    with local_agent_process(log_path=tmp_path / "user-agent.log", env=env) as process:
+        deadline = time.monotonic() + 30
+        while not backend.list_agents(live_only=True):
+            assert time.monotonic() < deadline, "the user's agent did not register"
+            time.sleep(0.1)
+        yield process
+
+
+async def test_a_run_started_from_the_lab_is_run_by_the_agent_the_server_started(api):
+    agent = await _managed_live_agent(api)
+
+    run = await _run_to_the_end(api, register_hello_flow())
+
+    assert run["state"] == "Success"
+    assert run["agent_id"] == agent["id"]
+
+
+async def test_the_server_starts_no_agent_while_a_user_agent_serves_the_backend(user_agent, api, jp_serverapp):
+    await asyncio.sleep(3)  # a few turns of the manager
+
+    _, body = await api("GET", "agents")
+
+    assert [(a["live"], a["managed"]) for a in body["agents"]] == [(True, False)]
+    assert body["managed_agent"]["running"] is False
+    assert (await _run_to_the_end(api, register_hello_flow()))["state"] == "Success"
+
+
+@configured(agent="off")
+async def test_with_the_managed_agent_off_the_start_button_starts_one_and_its_log_is_readable(api):
+    _, run = await api("POST", "flow-runs", body={"flow_id": register_hello_flow()})
+    _, before = await api("GET", "agents")
+    assert run["waiting_reason"] == "no agent is running"
+    assert before["agents"] == [] and before["managed_agent"]["can_start"] is True
+
+    status, started = await api("POST", "agents", "start")
+    agent = await _managed_live_agent(api)
+    _, log = await api("GET", "agents", agent["id"], "log")
+
+    assert status == 202
+    assert agent["id"] in log["log"]  # the agent's own start line
+    assert (await api("GET", "agents", "someone-else", "log"))[0] == 404
+
+
+@configured(agent="always", agent_labels=["reports"], agent_concurrency=2)
+async def test_the_managed_agent_has_the_labels_set_in_the_server_config(api):
+    agent = await _managed_live_agent(api)
+
+    assert "reports" in agent["labels"]
+
+
+@pytest.fixture
+def agents_cannot_start(monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "never")  # every agent stops at once, naming it
+
+
+@configured(agent="always", agent_restart_delay=0.4)
+async def test_a_managed_agent_that_keeps_crashing_backs_off_and_says_why(agents_cannot_start, jupyter_flows_home,
+                                                                          api):
+    async def crashed_twice():
+        _, body = await api("GET", "agents")
+        return body["managed_agent"] if body["managed_agent"]["crashes"] >= 2 else None
+
+    status = await wait_for(crashed_twice, timeout=30, what="two crashes")
+    await asyncio.sleep(4)
+    starts = len(list((jupyter_flows_home / "managed-agents").glob("*.log")))
+
+    assert status["running"] is False and status["restart_in"] is not None
+    assert "exited with code" in status["problem"] and "JUPYTER_FLOWS_AGENT_POLL_INTERVAL" in status["problem"]
+    # 0.4, 0.8, 1.6, 3.2 s apart: a handful of starts, not a spin
+    assert 3 <= starts <= 6
+
+
+@pytest.fixture
+def unreachable_backend(monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", UNREACHABLE)
+
+
+async def test_a_server_with_an_unreachable_backend_says_so_and_stays_usable(unreachable_backend, api, jp_fetch,
+                                                                            jp_serverapp):
+    status, body = await api("GET", "agents")
+    contents = await jp_fetch("api", "contents")
+    managed = _extension(jp_serverapp).managed_agent
+
+    assert status == 500 and UNREACHABLE in body["message"]
+    assert contents.code == 200
+    await asyncio.sleep(2.5)
+    assert managed.process is None and "could not reach the backend" in managed.status()["problem"]
+
+
+async def test_stopping_the_server_stops_its_agent_and_cancels_the_run_in_flight(api, jp_serverapp, jp_root_dir,
+                                                                                backend):
+    write_notebook(jp_root_dir / "slow.ipynb", "seconds = 120", "import time\ntime.sleep(seconds)")
+    _, flow = await api("POST", "notebooks", "register", body={"path": "slow.ipynb", "project": "reports"})
+    agent = await _managed_live_agent(api)
+    _, run = await api("POST", "flow-runs", body={"flow_id": flow["id"]})
+    await wait_for(lambda: _state_is(api, run["id"], "Running"), what="the run to start")
+    extension = _extension(jp_serverapp)
+    process = extension.managed_agent.process
+
+    await extension.stop_extension()
+
+    assert process.poll() is not None
+    assert backend.get_flow_run(run["id"])["state"] == "Cancelled"
+    assert [a["live"] for a in backend.list_agents() if a["id"] == agent["id"]] == [False]
+
+
+async def _state_is(api, run_id: str, state: str) -> bool:
+    _, detail = await api("GET", "flow-runs", run_id)
+    return detail["state"] == state
+
+
+def test_two_servers_on_one_home_start_one_agent_between_them(backend):
+    managers = [ManagedAgent(backend, mode="auto", check_interval=0.2) for _ in range(2)]
+    for manager in managers:
+        manager.start_watching()
+    try:
+        deadline = time.monotonic() + 30
+        while not backend.list_agents(live_only=True):
+            assert time.monotonic() < deadline, "no managed agent registered"
+            time.sleep(0.1)
+        time.sleep(3)  # many turns of both managers
+
+        running = [m for m in managers if m.process is not None and m.process.poll() is None]
+        assert len(running) == 1
+        assert len(backend.list_agents(live_only=True)) == 1
+    finally:
+        for manager in managers:
+            manager.stop()
+    assert backend.list_agents(live_only=True) == []
