@@ -26,6 +26,7 @@ import logging
 import smtplib
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 from typing import Any, Iterable
@@ -110,11 +111,11 @@ class Notifier:
 
 
 def run_url(flow_run_id: str | None) -> str | None:
-    """The REST address of a run on the configured Jupyter server (``JUPYTER_FLOWS_SERVER_URL``), if any."""
+    """A link that opens the run's view in JupyterLab on the configured server (``JUPYTER_FLOWS_SERVER_URL``)."""
     server = config.server_url()
     if not server or not flow_run_id:
         return None
-    return f"{server.rstrip('/')}/jupyter-flows/api/flow-runs/{flow_run_id}"
+    return f"{server.rstrip('/')}/lab?flow-run={urllib.parse.quote(flow_run_id)}"
 
 
 def summary(event: dict) -> str:

@@ -26,6 +26,9 @@ const COMMANDS = {
   showPanel: 'jupyter-flows:show-panel'
 };
 
+/** The query parameter of a link to a run's view (see `jupyter_flows.notifications.run_url`). */
+const RUN_LINK_PARAMETER = 'flow-run';
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-flows:plugin',
   description: 'Flows sidebar, live run views and running notebooks as flows.',
@@ -109,6 +112,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         args: widget => ({ id: widget.content.runId }),
         name: widget => widget.content.runId
       });
+    }
+
+    // A link to a run (`<server>/lab?flow-run=<id>`, as notifications send it) opens its view.
+    const linkedRun = new URLSearchParams(window.location.search).get(RUN_LINK_PARAMETER);
+    if (linkedRun) {
+      void app.restored.then(() => openRun(linkedRun));
     }
 
     const runCurrentNotebook = async (target?: NotebookPanel) => {

@@ -59,7 +59,7 @@ def test_the_link_to_the_run_uses_the_configured_server_url(webhook_server, monk
     monkeypatch.setenv("JUPYTER_FLOWS_SERVER_URL", "http://lab.example:8888/")
     Flow("linked", tasks=[fine], state_handlers=[webhook_notifier(webhook_server.url())]).run(flow_run_id="r1")
 
-    assert webhook_server.received[0]["body"]["url"] == "http://lab.example:8888/jupyter-flows/api/flow-runs/r1"
+    assert webhook_server.received[0]["body"]["url"] == "http://lab.example:8888/lab?flow-run=r1"
 
 
 def test_a_webhook_answering_500_leaves_the_run_as_it_was_and_warns(webhook_server, caplog):

@@ -98,3 +98,19 @@ def test_the_run_view_links_a_parent_run_and_its_child_runs(page: Page, lab, age
     children.click()
     child_view = page.locator(f'[data-testid="run-view"][data-run-id="{child["id"]}"]')
     expect(child_view.get_by_test_id("parent-run")).to_have_text(f"run {parent['id'][:8]}")
+
+
+def test_a_notification_link_opens_the_run_view_in_the_lab(page: Page, lab, monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_HOME", str(lab.home))
+    monkeypatch.setenv("JUPYTER_FLOWS_SERVER_URL", lab.url)
+    from jupyter_flows.backend import Backend, Client
+    from jupyter_flows.examples.hello_flow import flow
+    from jupyter_flows.notifications import run_url
+
+    Client().create_project("linked")
+    run = Backend().create_flow_run(flow_id=flow.register(project_name="linked"), run_name="linked-run")
+
+    page.goto(f"{run_url(run['id'])}&token={lab.token}")
+
+    view = page.locator(f'[data-testid="run-view"][data-run-id="{run["id"]}"]')
+    expect(view.locator(".jp-FlowsRunView-title")).to_have_text("linked-run")
