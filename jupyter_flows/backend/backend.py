@@ -445,7 +445,7 @@ class Backend:
     def get_schedules(self, version_group_ids: Iterable[str]) -> dict[str, dict]:
         """The schedules of several flows at once: ``{version_group_id: schedule}`` for those that have one."""
         with self._read("read schedules") as conn:
-            return schedules_sql.schedules_by_group(conn, version_group_ids)
+            return schedules_sql.schedules_by_group(conn, version_group_ids, self._schedules)
 
     def pause_schedule(self, flow_id: str) -> dict:
         """Stop a flow's schedule creating runs, and remove the runs it created that have not started."""

@@ -142,8 +142,14 @@ def schedule_info(conn: Connection, group: str, now: float | None = None) -> dic
     return None if row is None else info_from_row(row, now)
 
 
-def info_from_row(row, now: float | None = None) -> dict:
-    schedule = schedule_from_dict(row["schedule"])
+def info_from_row(row, now: float | None = None, cache: dict | None = None) -> dict:
+    """The info of a ``schedules`` row; ``cache`` (by group and update time) spares parsing it again."""
+    key = (row["version_group_id"], row["updated"])
+    schedule = cache.get(key) if cache is not None else None
+    if schedule is None:
+        schedule = schedule_from_dict(row["schedule"])
+        if cache is not None:
+            cache[key] = schedule
     after = datetime.fromtimestamp(now or time.time(), timezone.utc)
     upcoming = [] if row["paused"] else schedule.next(1, after=after)
     return {"schedule": row["schedule"], "description": describe(schedule), "paused": bool(row["paused"]),
@@ -151,14 +157,16 @@ def info_from_row(row, now: float | None = None) -> dict:
             "next_run": upcoming[0].timestamp() if upcoming else None}
 
 
-def schedules_by_group(conn: Connection, groups: Iterable[str]) -> dict[str, dict]:
-    """``{version_group_id: schedule info}`` for the groups that have a schedule (one query)."""
+def schedules_by_group(conn: Connection, groups: Iterable[str], cache: dict | None = None) -> dict[str, dict]:
+    """``{version_group_id: schedule info}`` for the groups that have a schedule (a query per 500 groups)."""
     groups = list(groups)
-    if not groups:
-        return {}
     now = time.time()
-    rows = conn.execute(select(schedules).where(schedules.c.version_group_id.in_(groups))).mappings()
-    return {row["version_group_id"]: info_from_row(row, now) for row in rows}
+    found = {}
+    for start in range(0, len(groups), 500):
+        query = select(schedules).where(schedules.c.version_group_id.in_(groups[start:start + 500]))
+        for row in conn.execute(query).mappings():
+            found[row["version_group_id"]] = info_from_row(row, now, cache)
+    return found
 
 
 def describe(schedule: Schedule) -> str:
