@@ -8,6 +8,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ScheduleRequest } from './schedule';
 import {
   Agent,
+  AgentList,
   ChildRun,
   Flow,
   FlowRun,
@@ -40,7 +41,22 @@ export class FlowsClient {
   }
 
   async listAgents(): Promise<Agent[]> {
-    return (await this.request<{ agents: Agent[] }>(['agents'])).agents;
+    return (await this.agentList()).agents;
+  }
+
+  /** The agents, and how the agent this server manages fares. */
+  async agentList(): Promise<AgentList> {
+    return this.request<AgentList>(['agents']);
+  }
+
+  /** This server starts its agent now and keeps it running (the panel's Start button). */
+  async startAgent(): Promise<void> {
+    await this.request<unknown>(['agents', 'start'], {}, { method: 'POST', body: {} });
+  }
+
+  /** The end of the log of an agent this server started. */
+  async agentLog(id: string): Promise<string> {
+    return (await this.request<{ log: string }>(['agents', id, 'log'])).log;
   }
 
   /** The latest version of each flow; with `archived`, every version (the panel's version picker lists them). */

@@ -2,11 +2,13 @@
  * The "Flows" left-sidebar panel: projects, their flows, each flow's recent
  * runs with state badges. Each flow has a version picker (its runs and the
  * Run button follow the version picked) and pages through older runs; a
- * Scheduled run says why it waits, and the header how many agents are live. It
+ * Scheduled run says why it waits, and the header how many agents are live
+ * (with none, a Start button when this server may start its agent). It
  * reloads every 2 s while a shown run is active (every 10 s otherwise, to
  * pick up runs started elsewhere).
  */
 
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -18,7 +20,7 @@ import { elapsed, formatDuration, formatTimestamp, shortRunName } from './format
 import { FlowGroup, groupVersions, loadOlderRuns, mergeRunPages, RunList } from './paging';
 import { usePolling } from './polling';
 import { isActive } from './states';
-import { Agent, Flow, FlowRun, Project } from './types';
+import { AgentList, Flow, FlowRun, Project } from './types';
 import { flowsIcon } from './icons';
 import { ScheduleLine } from './schedule';
 
@@ -210,13 +212,75 @@ function ProjectItem(props: { node: ProjectNode; actions: PanelActions; controls
   );
 }
 
-function AgentsStatus(props: { agents: Agent[] }): JSX.Element {
-  const live = props.agents.filter(agent => agent.live);
-  const title = live.map(agent => `${agent.host} [${agent.labels.join(', ')}]: ${agent.runs_in_flight} run(s)`).join('\n');
+/**
+ * How many agents are live; with none, why runs wait and a Start button when
+ * this server may start its agent; a managed agent that crashed says so, when
+ * it restarts, and shows its log.
+ */
+function AgentsStatus(props: { list: AgentList; client: FlowsClient; onChange: () => void }): JSX.Element {
+  const { agents, managed_agent: managed } = props.list;
+  const live = agents.filter(agent => agent.live);
+  const [failure, setFailure] = React.useState<string | null>(null);
+  const title = live
+    .map(agent => `${agent.host} [${agent.labels.join(', ')}]: ${agent.runs_in_flight} run(s)${agent.managed ? ' (this server)' : ''}`)
+    .join('\n');
+  const start = async () => {
+    try {
+      await props.client.startAgent();
+      setFailure(null);
+    } catch (e) {
+      setFailure((e as Error).message);
+    }
+    props.onChange();
+  };
+  const mine = agents.find(agent => agent.managed && agent.id === managed?.agent_id) ?? null;
   return (
     <div className="jp-FlowsPanel-agents" data-testid="agents-status" data-live={live.length} title={title}>
-      {live.length ? `${live.length} agent(s) live` : 'No agent is running: new runs wait until one starts.'}
+      {live.length ? (
+        `${live.length} agent${live.length === 1 ? '' : 's'} running`
+      ) : (
+        <>
+          No agent is running{managed?.can_start ? ': ' : '; runs wait until one starts.'}
+          {managed?.can_start && (
+            <button className="jp-mod-styled jp-FlowsPanel-startAgent" data-testid="start-agent" onClick={start}>
+              Start one
+            </button>
+          )}
+        </>
+      )}
+      {managed?.problem && (
+        <div className="jp-FlowsPanel-agentProblem" data-testid="managed-agent-problem">
+          {managed.crashes > 0 && !managed.running
+            ? `The agent this server runs crashed ${managed.crashes} time(s) in a row; ` +
+              (managed.restart_in !== null ? `restarting in ${Math.ceil(managed.restart_in)} s. ` : '')
+            : ''}
+          {managed.problem}
+        </div>
+      )}
+      {mine && <AgentLogButton client={props.client} agentId={mine.id} />}
+      {failure && <div className="jp-FlowsPanel-agentProblem">{failure}</div>}
     </div>
+  );
+}
+
+function AgentLogButton(props: { client: FlowsClient; agentId: string }): JSX.Element {
+  const show = async () => {
+    let text: string;
+    try {
+      text = await props.client.agentLog(props.agentId);
+    } catch (e) {
+      text = (e as Error).message;
+    }
+    await showDialog({
+      title: `Log of agent ${props.agentId}`,
+      body: <pre className="jp-FlowsPanel-agentLog" data-testid="agent-log">{text}</pre>,
+      buttons: [Dialog.okButton({ label: 'Close' })]
+    });
+  };
+  return (
+    <button className="jp-FlowsPanel-agentLogButton" data-testid="agent-log-button" title="The log of the agent this server runs" onClick={show}>
+      Log
+    </button>
   );
 }
 
@@ -227,7 +291,7 @@ function FlowsPanelView(props: {
   isVisible: () => boolean;
 }): JSX.Element {
   const [tree, setTree] = React.useState<ProjectNode[] | null>(null);
-  const [agents, setAgents] = React.useState<Agent[] | null>(null);
+  const [agents, setAgents] = React.useState<AgentList | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [trigger, setTrigger] = React.useState(0);
   const choices = React.useRef<Choices>(new Map());
@@ -268,7 +332,7 @@ function FlowsPanelView(props: {
         return false; // a collapsed sidebar asks nothing; showing it again reloads at once
       }
       try {
-        const [loaded, listed] = await Promise.all([loadTree(props.client, choices.current), props.client.listAgents()]);
+        const [loaded, listed] = await Promise.all([loadTree(props.client, choices.current), props.client.agentList()]);
         setTree(loaded);
         setAgents(listed);
         setError(null);
@@ -292,7 +356,7 @@ function FlowsPanelView(props: {
           ⟳
         </button>
       </div>
-      {agents && <AgentsStatus agents={agents} />}
+      {agents && <AgentsStatus list={agents} client={props.client} onChange={() => setTrigger(t => t + 1)} />}
       {error && (
         <div className="jp-FlowsPanel-error" data-testid="flows-panel-error">
           {error}

@@ -99,6 +99,26 @@ export interface Agent {
   runs_in_flight: number;
   /** Seen within the stale threshold (two heartbeat intervals). */
   live: boolean;
+  /** Started by this Jupyter server (its log is readable through the API). */
+  managed: boolean;
+}
+
+/** How the agent this Jupyter server manages fares (`c.JupyterFlows.agent`). */
+export interface ManagedAgentStatus {
+  mode: 'auto' | 'always' | 'off';
+  agent_id: string | null;
+  running: boolean;
+  /** Crashes in a row; the server restarts it after `restart_in` seconds. */
+  crashes: number;
+  restart_in: number | null;
+  /** The last crash, or why no agent could start (an unreachable backend). */
+  problem: string | null;
+  can_start: boolean;
+}
+
+export interface AgentList {
+  agents: Agent[];
+  managed_agent: ManagedAgentStatus | null;
 }
 
 export type TaskRun = TimedTaskRun & {

@@ -293,7 +293,7 @@ def test_a_run_no_agent_can_take_says_why_it_waits_in_the_panel_and_its_view(pag
     open_flows_panel(page)
 
     expect(page.get_by_test_id("agents-status")).to_have_attribute("data-live", "1", timeout=30_000)
-    expect(page.get_by_test_id("agents-status")).to_have_text("1 agent(s) live")
+    expect(page.get_by_test_id("agents-status")).to_have_text("1 agent running")
     item = flow_item(page, "tutorial", "hello-flow").locator(f'[data-run-id="{run_id}"]')
     expect(item.get_by_test_id("run-waiting-reason")).to_have_text(
         "Waiting: no live agent has the labels it needs: gpu-test")
