@@ -80,8 +80,8 @@ def test_a_run_config_override_is_stored_and_sets_the_run_labels(backend, flow):
 
 
 def test_a_bad_run_config_override_is_refused_naming_the_problem(backend, flow):
-    with pytest.raises(ConfigurationError, match="unknown run config type 'KubernetesRun'"):
-        backend.create_flow_run(flow["id"], parameters={"greeting": "Hi"}, run_config={"type": "KubernetesRun"})
+    with pytest.raises(ConfigurationError, match="unknown run config type 'NomadRun'"):
+        backend.create_flow_run(flow["id"], parameters={"greeting": "Hi"}, run_config={"type": "NomadRun"})
     with pytest.raises(ConfigurationError, match="invalid environment variable name '1X'"):
         backend.create_flow_run(flow["id"], parameters={"greeting": "Hi"},
                                 run_config={"type": "LocalRun", "env": {"1X": "y"}})
