@@ -46,15 +46,14 @@ def check_policy(missed_runs: str) -> str:
     return missed_runs
 
 
-def set_schedule(conn: Connection, flow_id: str, schedule: dict | None, missed_runs: str | None,
-                 refuse_archived: bool = True) -> dict | None:
+def set_schedule(conn: Connection, flow_id: str, schedule: dict | None, missed_runs: str | None) -> dict | None:
     """Make ``schedule`` (a :meth:`Schedule.to_dict`, or None to remove it) the schedule of flow ``flow_id``.
 
     A different schedule than the stored one removes the runs the old one
     created that have not started, and counts anew from now.
     """
     flow = flow_row(conn, flow_id)
-    if refuse_archived and flow["archived"]:
+    if flow["archived"]:
         raise FlowArchivedError(f"flow {flow['name']!r} version {flow['version']} (id {flow_id}) is archived; "
                                 "a schedule goes on the current version")
     group = flow["version_group_id"]
@@ -105,15 +104,12 @@ def set_paused(conn: Connection, flow_id: str, paused: bool) -> dict:
 
 
 def remove_future_runs(conn: Connection, group: str) -> int:
-    """Delete the runs a schedule created that no agent has claimed yet."""
-    doomed = select(flow_runs.c.id).where(
-        flow_runs.c.version_group_id == group, flow_runs.c.clock_key.is_not(None),
-        flow_runs.c.state == "Scheduled")
-    ids = [row[0] for row in conn.execute(doomed)]
-    if ids:
-        conn.execute(delete(flow_run_states).where(flow_run_states.c.flow_run_id.in_(ids)))
-        conn.execute(delete(flow_runs).where(flow_runs.c.id.in_(ids)))
-    return len(ids)
+    """Delete the runs a schedule created that no agent has claimed yet; returns how many."""
+    unstarted = (flow_runs.c.version_group_id == group, flow_runs.c.clock_key.is_not(None),
+                 flow_runs.c.state == "Scheduled")
+    conn.execute(delete(flow_run_states).where(
+        flow_run_states.c.flow_run_id.in_(select(flow_runs.c.id).where(*unstarted))))
+    return conn.execute(delete(flow_runs).where(*unstarted), execution_options={"preserve_rowcount": True}).rowcount
 
 
 def stop_archived(conn: Connection, flow_id: str) -> None:
