@@ -125,3 +125,7 @@ class ResultError(JupyterFlowsError, ValueError):
 
 class RestartError(JupyterFlowsError, ValueError):
     """A flow run cannot be restarted (still running, already succeeded); says which and why."""
+
+
+class ConcurrencyLimitError(JupyterFlowsError, ValueError):
+    """A concurrency limit that cannot be set: a negative or non-integer limit, an empty tag; names the value."""

@@ -209,6 +209,7 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
     'Success'
     """
     from ..backend import Backend, BackendRecorder
+    from ..backend.limit_gate import TaskLimitGate
     from ..executors import executor_from_dict
 
     backend = backend or Backend()
@@ -240,7 +241,8 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
                 recorded = backend.get_task_runs(flow_run_id)
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
                                  listeners=[*listeners, recorder], flow_run_id=flow_run_id,
-                                 context={"flow_run_name": run.get("name") or flow_run_id},
+                                 context={"flow_run_name": run.get("name") or flow_run_id,
+                                          "limit_gate": TaskLimitGate(backend, flow_run_id)},
                                  checkpoint=config.agent_checkpointing(), restart_from=recorded or None)
             except JupyterFlowsError as exc:
                 return _fail(backend, flow_run_id, _describe(exc))

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import config
 from ..exceptions import BackendError
-from . import agents, child_runs, names, notifications, projects, restarts, runs, schema, task_runs
+from . import agents, child_runs, limits, names, notifications, projects, restarts, runs, schema, task_runs
 from . import secrets as secrets_sql
 from . import schedules as schedules_sql
 from .connection import (check_database_file, database_file, display_url, migrate, open_engine,
@@ -236,7 +236,8 @@ class Backend:
         IMMEDIATE`` on SQLite), so two agents never claim the same run.
         """
         with self._write("claim a flow run") as conn:
-            return runs.claim_flow_run(conn, agent_id, set(agent_labels or ()), run_config_types)
+            return runs.claim_flow_run(conn, agent_id, set(agent_labels or ()), run_config_types,
+                                       blocked=limits.label_blocking)
 
     def release_flow_run(self, run_id: str, agent_id: str, reason: str) -> bool:
         """Put a run that ``agent_id`` claimed but could not start back to Scheduled, for any agent.
@@ -365,6 +366,47 @@ class Backend:
         with self._read("list agents") as conn:
             return agents.waiting_reason(conn, run, agents.stale_after_s())
 
+    # -- concurrency limits ---------------------------------------------------------------------
+
+    def set_concurrency_limit(self, name: str, limit: int, kind: str = "tag") -> dict:
+        """At most ``limit`` task runs of tasks tagged ``name`` (``kind="label"``: flow runs with that label).
+
+        Counted across every flow run and host this backend serves; setting it again changes it.
+        """
+        limit = limits.check_limit(name, limit, kind)
+        with self._write(f"set the concurrency limit of {kind} {name!r}") as conn:
+            return limits.set_limit(conn, kind, name, limit)
+
+    def get_concurrency_limit(self, name: str, kind: str = "tag") -> dict:
+        """The limit with ``in_use``: how many of its slots are taken now."""
+        limits.check_limit(name, 0, kind)
+        with self._read(f"read the concurrency limit of {kind} {name!r}") as conn:
+            return limits.get_limit(conn, kind, name)
+
+    def list_concurrency_limits(self, kind: str | None = None) -> list[dict]:
+        with self._read("list concurrency limits") as conn:
+            return limits.list_limits(conn, kind)
+
+    def delete_concurrency_limit(self, name: str, kind: str = "tag") -> None:
+        limits.check_limit(name, 0, kind)
+        with self._write(f"delete the concurrency limit of {kind} {name!r}") as conn:
+            limits.delete_limit(conn, kind, name)
+
+    def limited_tags(self) -> dict[str, int]:
+        """``{tag: limit}`` of every tag limit (a run caches it and reads it again now and then)."""
+        with self._read("read the limited tags") as conn:
+            return limits.limited_tags(conn)
+
+    def acquire_task_slots(self, run_id: str, tags: Iterable[str], task_slug: str,
+                           map_index: int | None) -> dict | None:
+        """Atomically take a slot of every limited tag for one task run; ``None`` when taken, else what blocks."""
+        with self._write(f"take concurrency slots for a task run of flow run {run_id!r}") as conn:
+            return limits.acquire_slots(conn, tags, run_id, task_slug, -1 if map_index is None else map_index)
+
+    def release_task_slots(self, run_id: str, task_slug: str, map_index: int | None) -> None:
+        with self._write(f"release the concurrency slots of a task run of flow run {run_id!r}") as conn:
+            limits.release_slots(conn, run_id, task_slug, -1 if map_index is None else map_index)
+
     # -- task runs and logs ---------------------------------------------------------------------
 
     def write_task_runs(self, run_id: str, runs: list[dict]) -> int:
@@ -407,7 +449,7 @@ class Backend:
             return
         with self._write(doing or f"record task runs and logs of flow run {run_id!r}") as conn:
             if task_rows:
-                runs.require_still_running(conn, run_id)
+                runs.require_still_running(conn, run_id)  # and beats for it
             else:
                 runs.require_run(conn, run_id)
             task_runs.write_rows(conn, self._bulk_sql, task_rows, log_rows)

@@ -20,7 +20,8 @@ from ..exceptions import (FlowArchivedError, FlowRunActiveError, FlowRunFinished
 from ..run_configs.base import validate_labels
 from .clock import db_now
 from .projects import flow_query, flow_row, new_id
-from .schema import flow_run_states, flow_runs, flows, logs, projects, task_run_results, task_runs
+from .schema import (flow_run_states, flow_runs, flows, limit_slots, logs, projects, task_run_results,
+                     task_runs)
 
 FLOW_RUN_STATES = ("Scheduled", "Submitted", "Running", "Success", "Failed", "Cancelled")
 FINISHED_STATES = ("Success", "Failed", "Cancelled")
@@ -71,11 +72,13 @@ def create_flow_run(conn: Connection, flow_id: str | None, version_group_id: str
 
 
 def claim_flow_run(conn: Connection, agent_id: str, offered: set,
-                   run_config_types: Iterable[str] | None = None) -> dict | None:
+                   run_config_types: Iterable[str] | None = None, blocked=None) -> dict | None:
     """Move the oldest Scheduled run whose labels are all in ``offered`` to Submitted (see ``Backend``).
 
     With ``run_config_types``, only runs whose run config (the run's own, else
     its flow's; ``UniversalRun`` when neither has one) is of one of those types.
+    ``blocked(conn, labels)``, when given, is true for a run that must wait
+    (a concurrency limit on one of its labels is full); such runs are passed over.
     """
     kinds = None if run_config_types is None else set(run_config_types)
     last_created = None
@@ -91,6 +94,8 @@ def claim_flow_run(conn: Connection, agent_id: str, offered: set,
             if not set(labels or ()) <= offered:
                 continue
             if kinds is not None and _run_config_type(run_config or flow_run_config) not in kinds:
+                continue
+            if blocked is not None and labels and blocked(conn, labels):
                 continue
             now = time.time()
             claimed = conn.execute(
@@ -217,6 +222,8 @@ def fail_stale_runs(conn: Connection, max_silence_s: float, agent_gone) -> list[
             conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state="Failed", message=message,
                                                         timestamp=time.time()))
             failed.append(flow_run(conn, run_id))
+    if failed:  # a lost run's task runs hold no concurrency slots any more
+        conn.execute(delete(limit_slots).where(limit_slots.c.flow_run_id.in_([run["id"] for run in failed])))
     return failed
 
 
@@ -236,7 +243,7 @@ def delete_flow_run(conn: Connection, run_id: str, refuse_live: bool = False) ->
             raise FlowRunActiveError(
                 f"flow run {row.name!r} ({run_id}) is {row.state}: a process may be working on it; cancel it "
                 f"first (`jupyter-flows cancel {run_id}`) and delete it once it has ended")
-    for table in (logs, task_runs, flow_run_states, task_run_results):
+    for table in (logs, task_runs, flow_run_states, task_run_results, limit_slots):
         conn.execute(delete(table).where(table.c.flow_run_id == run_id))
     if conn.execute(delete(flow_runs).where(flow_runs.c.id == run_id)).rowcount == 0:
         raise NotFoundError(f"no flow run with id {run_id!r}")
@@ -297,13 +304,18 @@ def require_run(conn: Connection, run_id: str) -> None:
 
 
 def require_still_running(conn: Connection, run_id: str) -> None:
-    """Refuse task runs of a run that ended Success or Failed: whoever writes them lost the run.
+    """Beat for a run whose records arrive; refuse its task runs once it ended Success or Failed.
 
-    A process paused past the heartbeat timeout is taken for lost and its run
+    A batch of records proves its writer alive, so it counts as a heartbeat
+    (one UPDATE per batch, which is also the common path's only check). A
+    process paused past the heartbeat timeout is taken for lost and its run
     failed; when it wakes up, what it finishes is not recorded as if the run had
     gone on. A Cancelled run still takes the records of its process winding
     down (the cancel is a request that process honours).
     """
+    if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.state.in_(LIVE_STATES))
+                    .values(heartbeat=db_now())).rowcount:
+        return
     state = conn.execute(select(flow_runs.c.state).where(flow_runs.c.id == run_id)).scalar()
     if state is None:
         raise NotFoundError(f"no flow run with id {run_id!r}")

@@ -130,11 +130,33 @@ def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
     if refusal is not None:
         _finish(run, task, refusal)
         return run
-    if spec.result is None and spec.caches is None:  # the lean path: results stay in memory
+    gate = spec.flow_context.get("limit_gate") if task.tags else None  # only a backed run has one
+    if gate is not None:
+        _run_limited(gate, spec, run, inputs)
+    elif spec.result is None and spec.caches is None:  # the lean path: results stay in memory
         _run_attempts(spec, run, inputs)
     elif not _reused(spec, run, inputs):
         _run_kept(spec, run, inputs)
     return run
+
+
+def _run_limited(gate, spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
+    """Hold a slot of each concurrency limit the task's tags name while it runs (see ``backend.limit_gate``)."""
+    try:
+        tags = gate.limited(spec.task.tags)
+        if tags:
+            gate.acquire(tags, spec.task_slug, spec.task.name, spec.map_index)
+    except JupyterFlowsError as exc:  # the backend is unreachable: the task cannot know it may run
+        run.state = Failed(f"could not take a concurrency slot: {exc}", result=exc)
+        return
+    try:
+        if spec.result is None and spec.caches is None:
+            _run_attempts(spec, run, inputs)
+        elif not _reused(spec, run, inputs):
+            _run_kept(spec, run, inputs)
+    finally:
+        if tags:
+            gate.release(spec.task_slug, spec.map_index)
 
 
 def _reused(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> bool:
