@@ -10,7 +10,7 @@ from jupyter_flows.exceptions import FlowRunFinishedError, NotFoundError
 
 from backend_helpers import register_plain_flow
 
-BEAT = 0.1  # heartbeat interval of these tests: an agent silent for 2 beats is gone
+BEAT = 0.5  # heartbeat interval of these tests: an agent silent for 2 beats is gone
 
 
 @pytest.fixture
@@ -146,3 +146,13 @@ def test_a_cancelled_run_still_records_how_its_process_wound_down(backend):
     backend.cancel_flow_run(run["id"])
     backend.write_task_runs(run["id"], [{"task_slug": "work-1", "task_name": "work", "state": "Cancelled"}])
     assert [t["state"] for t in backend.get_task_runs(run["id"])] == ["Cancelled"]
+
+
+def test_a_batch_of_task_runs_counts_as_a_heartbeat_of_its_run(backend, quick_heartbeats):
+    run = _run(backend)
+    backend.set_flow_run_state(run["id"], "Running")  # recorded in-process: no agent beats for it
+    for _ in range(4):
+        time.sleep(BEAT)
+        backend.write_task_runs(run["id"], [{"task_slug": "work-1", "task_name": "work", "state": "Running"}])
+        assert backend.fail_stale_runs(2 * BEAT) == []
+    assert backend.get_flow_run(run["id"])["state"] == "Running"
