@@ -12,8 +12,9 @@ what was appended every :data:`LIVE_INTERVAL_S` seconds and writes it:
 - in any other process (a process pool's worker, a dask worker), by writing
   them to the backend itself, in one transaction per pass.
 
-A line written live is marked ``recorded``, and the recorder skips it when the
-task run comes back, so each line is written once. Lines appended since the
+A line written live is marked ``recorded`` (with the backend's URL), and that
+backend's recorder skips it when the task run comes back, so each line is
+written once. Lines appended since the
 last pass when the task ends are left unmarked and go back with the result as
 before: a short task costs no write of its own, and a worker that cannot reach
 the backend (an SQLite file on another host) loses nothing.
@@ -80,8 +81,9 @@ class LiveLogs:
     again on the next pass while its task still runs.
     """
 
-    def __init__(self, flow_run_id: str, write: Callable[[list], None], on_idle: Callable[[], None] | None = None):
-        self.flow_run_id = flow_run_id
+    def __init__(self, stream: LogStream, write: Callable[[list], None], on_idle: Callable[[], None] | None = None):
+        self.url = stream.url
+        self.flow_run_id = stream.flow_run_id
         self.write = write
         self.on_idle = on_idle
         self.pid = os.getpid()
@@ -159,7 +161,7 @@ class LiveLogs:
         else:
             for _, _, _, chunk in taken:
                 for entry in chunk:
-                    entry.recorded = True
+                    entry.recorded = self.url
         finally:
             with self._changed:
                 self._in_flight = set()
@@ -174,7 +176,7 @@ _registry_lock = threading.Lock()
 
 def stream_here(stream: LogStream, write: Callable[[list], None]) -> LiveLogs:
     """Make ``write`` this process's live writer of ``stream`` (the recorder's hand-off to its writer thread)."""
-    live = LiveLogs(stream.flow_run_id, write)
+    live = LiveLogs(stream, write)
     with _registry_lock:
         _registry[(stream.url, stream.flow_run_id)] = (live.pid, live)
     return live
@@ -219,7 +221,7 @@ def _worker_live_logs(stream: LogStream) -> LiveLogs | None:
                 del _registry[(stream.url, stream.flow_run_id)]
         backend.close()
 
-    live = LiveLogs(stream.flow_run_id, write, on_idle=forget)  # ``forget`` needs the name
+    live = LiveLogs(stream, write, on_idle=forget)  # ``forget`` needs the name
     return live
 
 

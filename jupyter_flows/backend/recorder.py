@@ -125,7 +125,7 @@ class BackendRecorder(RunListener):
         self._maybe_flush()
 
     def log(self, entry) -> None:
-        if entry.recorded:  # written while its task ran
+        if entry.recorded == self.backend.url:  # written here while its task ran
             return
         level = entry.level
         self._logs.append((self.flow_run_id, _LEVEL_NAMES.get(level) or logging.getLevelName(level),

@@ -38,9 +38,10 @@ _capture = _Capture()
 class LogEntry:
     """One log line of a flow run, as recorded by the backend and shown by widgets.
 
-    ``recorded`` is set once the line was written to the backend while its
-    task ran (see :mod:`jupyter_flows.backend.live_logs`), so that the
-    recorder does not write it again when the task run comes back.
+    ``recorded`` is the URL of the backend the line was written to while its
+    task ran (see :mod:`jupyter_flows.backend.live_logs`), else ``False``, so
+    that the recorder of that backend does not write it again when the task
+    run comes back.
     """
 
     __slots__ = ("level", "timestamp", "message", "task_name", "task_slug", "map_index", "recorded")

@@ -89,7 +89,7 @@ def test_a_failed_live_write_is_taken_again_and_written_once(backend):
             raise OSError("backend away for a moment")
         backend.record_rows(run["id"], (), rows)
 
-    live = LiveLogs(run["id"], write_failing_once)
+    live = LiveLogs(LogStream(backend.url, run["id"]), write_failing_once)
     entries: list = []
     live.follow(entries)
     for i in range(3):
@@ -101,11 +101,12 @@ def test_a_failed_live_write_is_taken_again_and_written_once(backend):
     live.close()
 
     assert attempts[:2] == [3, 3]
+    assert {e.recorded for e in entries} == {backend.url}
     assert [e["message"] for e in backend.get_logs(run["id"])] == ["line 0", "line 1", "line 2"]
 
 
 def test_lines_not_yet_taken_when_the_task_ends_stay_unmarked_for_the_result_to_carry(backend):
-    live = LiveLogs("some-run", lambda rows: None)
+    live = LiveLogs(LogStream("sqlite:////tmp/unused.db", "some-run"), lambda rows: None)
     entries = [LogEntry(20, time.time(), "said just before the end")]
     live.follow(entries)
 
@@ -130,3 +131,22 @@ def test_a_worker_without_the_backends_sqlite_file_streams_nothing_and_creates_n
 
     assert live is None  # the lines travel back with the task run instead
     assert not missing.exists() and not missing.parent.exists()
+
+
+def test_a_run_recorded_into_two_backends_gets_each_line_once_in_each(backend, tmp_path):
+    from jupyter_flows.backend import Backend
+
+    other = Backend(f"sqlite:///{tmp_path / 'other.db'}")
+    flow = _talking_flow(backend)
+    other.create_project("live")
+    other_flow_id = other.register_flow("live", "talking", storage=None, run_config=None, executor=None,
+                                        parameters=[], graph={"tasks": [], "edges": []}, labels=[],
+                                        content_hash="talking")["id"]
+    here, there = BackendRecorder(backend), BackendRecorder(other, flow_id=other_flow_id)
+
+    assert flow.run(listeners=[here, there]).is_successful()
+
+    for recorded_in, run_id in ((backend, here.flow_run_id), (other, there.flow_run_id)):
+        lines = [e["message"] for e in recorded_in.get_logs(run_id) if e["message"].startswith("line ")]
+        assert lines == [f"line {i}" for i in range(20)]
+    other.close()
