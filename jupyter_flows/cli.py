@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-from . import cli_automations, cli_commands, cli_json, cli_schedules, config
+from . import cli_automations, cli_commands, cli_json, cli_limits, cli_schedules, config
 from .exceptions import (
     ConfigurationError, FlowArchivedError, JupyterFlowsError, ParameterError, ScheduleError, StorageError,
 )
@@ -485,6 +485,8 @@ def get_flow_runs(project: str | None, flow_id: str | None, state: str | None, l
 
 get.add_command(cli_commands.get_logs)
 get.add_command(cli_commands.get_task_runs)
+get.add_command(cli_limits.get_agents)
+cli.add_command(cli_limits.concurrency_limit)
 cli.add_command(cli_commands.delete)
 cli.add_command(cli_commands.archive)
 cli.add_command(cli_schedules.schedule)
