@@ -112,7 +112,8 @@ def _read_backend(name: str, backend) -> str | None:
         return _fernet(create=False).decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretError(f"secret {name!r} in the backend was encrypted with another key than "
-                          f"{_key_source()}; set {KEY_ENV} to the key it was set with, or set the secret again") from None
+                          f"{_key_source()}; set {KEY_ENV} to the key it was set with, "
+                          "or set the secret again") from None
 
 
 def _key_source() -> str:

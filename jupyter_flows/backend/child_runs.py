@@ -55,9 +55,10 @@ def read_result(conn: Connection, run_id: str, task_slug: str, map_index: int) -
     if value is None:
         known = conn.execute(select(task_run_results.c.task_slug, task_run_results.c.map_index)
                              .where(task_run_results.c.flow_run_id == run_id)).all()
-        shown = sorted({slug if index == -1 else f"{slug}[{index}]" for slug, index in known})
+        shown = ", ".join(sorted({slug if index == -1 else f"{slug}[{index}]" for slug, index in known}))
         raise NotFoundError(f"flow run {run_id!r} kept no result of task {task_slug!r} (map index {map_index}); "
-                            f"results it kept: {', '.join(shown) or 'none (only runs started by create_flow_run keep results, and only results that pickle)'}")
+                            f"results it kept: {shown or 'none'} (only runs started by create_flow_run keep "
+                            "results, and only results that pickle)")
     return value
 
 

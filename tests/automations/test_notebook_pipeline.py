@@ -66,7 +66,8 @@ def test_after_makes_steps_that_start_together(notebooks):
 @pytest.mark.parametrize("steps, error, message", [
     ([], FlowDefinitionError, "needs at least one notebook step"),
     ([{"notebook": "a.ipynb"}], FlowDefinitionError, "step 0 must be a dict with a notebook 'path'"),
-    ([{"path": "A", "after": [0]}], FlowDefinitionError, r"step 0 \(.*a.ipynb\) cannot run after 0; 'after' takes indexes of other steps, 0 to 0"),
+    ([{"path": "A", "after": [0]}], FlowDefinitionError,
+     r"step 0 \(.*a.ipynb\) cannot run after 0; 'after' takes indexes of other steps"),
     ([{"path": "A", "after": 1}], FlowDefinitionError, "'after' must be a list of step indexes, got 1"),
     ([{"path": "A", "parameters": [1]}], ParameterError, r"parameters must be a dict of name: value, got \[1\]"),
     ([{"path": "A", "when": "now"}], FlowDefinitionError, r"unknown keys \['when'\]; a step takes: path, parameters"),

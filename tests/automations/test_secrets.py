@@ -7,7 +7,7 @@ import os
 import stat
 
 import pytest
-from conftest import jf, register_file, wait_for_state
+from automation_helpers import jf, register_file, wait_for_state
 
 from jupyter_flows import Flow, task
 from jupyter_flows import context as flow_context
@@ -79,6 +79,15 @@ def test_secret_delete_removes_it_and_an_unknown_one_is_named(backend):
     assert secrets.list_secrets() == []
     gone = jf("secret", "delete", "OLD_TOKEN")
     assert gone.returncode == 1 and "no secret 'OLD_TOKEN' in the backend" in gone.stderr
+
+
+def test_a_missing_secret_error_names_the_secret_and_crosses_processes(backend):
+    import pickle
+
+    with pytest.raises(SecretNotFoundError) as info:
+        secrets.get("NOWHERE_TOKEN")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert again.name == "NOWHERE_TOKEN" and str(again) == str(info.value)
 
 
 @pytest.mark.parametrize("name", ["", "1ABC", "has space", "x" * 201, None])

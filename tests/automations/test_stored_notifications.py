@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import jf, register_file, wait_for_state, wait_until
+from automation_helpers import jf, register_file, wait_for_state, wait_until
 
 from jupyter_flows import Flow, task
 from jupyter_flows.backend import Backend, BackendRecorder
