@@ -271,6 +271,7 @@ def add_schedules(backend, summaries: list[dict]) -> list[dict]:
 
 
 def setup_handlers(web_app, backend) -> None:
+    from .limits import limit_handlers
     from .pipelines import pipeline_handlers
     from .schedules import schedule_handlers
 
@@ -290,4 +291,5 @@ def setup_handlers(web_app, backend) -> None:
         (url_path_join(base, "notebooks", "register"), RegisterNotebookHandler),
         *schedule_handlers(base),
         *pipeline_handlers(base),
+        *limit_handlers(base),
     ])
