@@ -49,28 +49,24 @@ class Lab:
         return f"{self.url}/{path}{separator}token={self.token}"
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
-    root = tmp_path_factory.mktemp("lab_root")
-    home = tmp_path_factory.mktemp("lab_flows_home")
+def start_lab(root: Path, home: Path, workdir: Path, *args: str, env: dict | None = None) -> Lab:
+    """``jupyter lab`` on a free port over ``root`` with jupyter-flows home ``home``; its settings and log in
+    ``workdir``. ``args`` are more command-line options, ``env`` more environment variables."""
     port, token = _free_port(), "jupyter-flows-browser-test"
-    settings = tmp_path_factory.mktemp("lab_settings")
     # No "get notified about Jupyter news?" toast over the UI (and the screenshots).
-    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification = workdir / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True)
     notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')
     env = {**os.environ, "JUPYTER_FLOWS_HOME": str(home), "JUPYTER_FLOWS_AGENT_POLL_INTERVAL": "0.2",
-           "JUPYTERLAB_SETTINGS_DIR": str(settings)}
-    log = open(tmp_path_factory.mktemp("lab_log") / "lab.log", "w")
+           "JUPYTERLAB_SETTINGS_DIR": str(workdir / "settings"), **(env or {})}
+    log = open(workdir / "lab.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--JupyterFlows.agent=off"],  # these tests start the agents they need
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *args],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
     )
+    log.close()  # the server has it
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -82,15 +78,31 @@ def lab(tmp_path_factory):
                 raise RuntimeError(f"jupyter lab exited early; see {log.name}")
             time.sleep(0.3)
     else:
-        process.terminate()
+        stop_lab(process)
         raise RuntimeError(f"jupyter lab did not answer within 60 s; see {log.name}")
-    yield Lab(url, token, root, home, process)
+    return Lab(url, token, root, home, process)
+
+
+def stop_lab(process: subprocess.Popen) -> None:
+    """Stop ``jupyter lab`` as Ctrl-C twice would (SIGTERM: it shuts down its kernels and extensions)."""
     process.terminate()
     try:
-        process.wait(10)
+        process.wait(30)
     except subprocess.TimeoutExpired:
         process.kill()
-    log.close()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
+    root = tmp_path_factory.mktemp("lab_root")
+    home = tmp_path_factory.mktemp("lab_flows_home")
+    lab = start_lab(root, home, tmp_path_factory.mktemp("lab_work"),
+                    "--JupyterFlows.agent=off")  # these tests start the agents they need
+    yield lab
+    stop_lab(lab.process)
 
 
 @pytest.fixture(scope="module")
