@@ -33,7 +33,7 @@ def read_target(spec, run) -> bool:
     """
     result, task = spec.result, spec.task
     try:
-        location = result.format(task.target, **location_values(spec))
+        location = result.render(task.target, location_values(spec))
         if not result.exists(location):
             return False
         value = result.read(location)
@@ -52,7 +52,7 @@ def write_checkpoint(spec, run) -> None:
     """Write a successful run's result; a result that cannot be written fails the run, saying why."""
     result, task = spec.result, spec.task
     try:
-        location = result.format(task.target, **location_values(spec))
+        location = result.render(task.target, location_values(spec))
         run.location = result.write(run.state.result, location)
     except ResultError as exc:
         message = f"Task {task.name!r} ran, but its result could not be checkpointed: {exc}"

@@ -52,11 +52,15 @@ class Result:
 
     def format(self, template: str | None = None, **values: Any) -> str:
         """The location ``template`` (default: this result's) rendered with ``values``, checked to stay inside."""
+        return self.render(template, values)
+
+    def render(self, template: str | None, values: dict) -> str:
+        """:meth:`format` with the values as one dict (the task runner's path: no copy of the keywords)."""
         template = template or self.location or DEFAULT_LOCATION
-        fields = dict(values.get("parameters") or {})
+        fields = _Fields(values.get("parameters") or ())
         fields.update(values)
         try:
-            rendered = template.format_map(_Fields(fields))
+            rendered = template.format_map(fields)
         except ResultError:
             raise
         except (IndexError, ValueError, AttributeError) as exc:
