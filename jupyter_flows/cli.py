@@ -473,14 +473,17 @@ def get_flows(project: str | None, all_versions: bool, as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="How many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def get_flow_runs(project: str | None, flow_id: str | None, state: str | None, limit: int, as_json: bool) -> None:
-    """List flow runs, newest first, with state, times and output path."""
-    runs = _backend().list_flow_runs(flow_id=flow_id, project_name=project, state=state, limit=limit)
+    """List flow runs, newest first, with state, times, output path and why a Scheduled run waits."""
+    backend = _backend()
+    runs = backend.list_flow_runs(flow_id=flow_id, project_name=project, state=state, limit=limit)
+    waiting = backend.waiting_reasons(runs)
     if as_json:
-        cli_json.echo_records(runs)
+        cli_json.echo_records([{**r, "waiting_reason": waiting.get(r["id"])} for r in runs])
         return
-    print_table("Flow runs", ("Name", "Flow", "State", "Created", "Start", "End", "Output", "Id"),
-                 ((r["name"], r.get("flow_name"), _state_text(r["state"]), _time(r.get("created")),
-                   _time(r.get("start_time")), _time(r.get("end_time")), r.get("output_path"), r["id"]) for r in runs))
+    print_table("Flow runs", ("Name", "Flow", "State", "Waiting", "Created", "Start", "End", "Output", "Id"),
+                 ((r["name"], r.get("flow_name"), _state_text(r["state"]), waiting.get(r["id"]) or "",
+                   _time(r.get("created")), _time(r.get("start_time")), _time(r.get("end_time")),
+                   r.get("output_path"), r["id"]) for r in runs))
 
 
 get.add_command(cli_commands.get_logs)

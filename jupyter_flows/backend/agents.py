@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from .. import config
 from ..exceptions import NotFoundError
+from . import limits
 from .clock import db_now
 from .runs import LIVE_STATES
 from .schema import agents, flow_runs
@@ -83,13 +84,41 @@ def get(conn: Connection, agent_id: str, stale_after: float) -> dict:
 
 def waiting_reason(conn: Connection, run: dict, stale_after: float) -> str | None:
     """Why a Scheduled run is not picked up, or ``None`` when a live agent may take it."""
-    if run.get("state") != "Scheduled":
+    return waiting_reasons(conn, [run], stale_after).get(run["id"])
+
+
+def waiting_reasons(conn: Connection, runs: list[dict], stale_after: float) -> dict[str, str | None]:
+    """Why each Scheduled run of ``runs`` waits, by run id: two reads for a whole page of runs."""
+    scheduled = [run for run in runs if run.get("state") == "Scheduled"]
+    if not scheduled:
+        return {}
+    now = conn.execute(select(db_now())).scalar_one()
+    live = list_agents(conn, live_only=True, stale_after=stale_after)
+    by_labels: dict[tuple, str | None] = {}  # a page of runs shares few label sets: one limit read each
+    reasons = {}
+    for run in scheduled:
+        reasons[run["id"]] = _why_waiting(run, now, live)
+        if reasons[run["id"]] is None and run.get("labels"):
+            key = tuple(sorted(run["labels"]))
+            if key not in by_labels:
+                by_labels[key] = _full_label(conn, key)
+            reasons[run["id"]] = by_labels[key]
+    return reasons
+
+
+def _full_label(conn: Connection, labels: Iterable[str]) -> str | None:
+    blocking = limits.label_blocking(conn, labels, lock=False)
+    if blocking is None:
         return None
+    return (f"waiting for a concurrency slot: label {blocking['label']} allows {blocking['limit']} run(s) at once, "
+            f"{blocking['in_use']} in flight")
+
+
+def _why_waiting(run: dict, now: float, live: list[dict]) -> str | None:
     due = run.get("scheduled_start_time")
-    if due is not None and due > conn.execute(select(db_now())).scalar_one():
+    if due is not None and due > now:
         when = datetime.fromtimestamp(due, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"waiting for its scheduled time, {when}"
-    live = list_agents(conn, live_only=True, stale_after=stale_after)
     if not live:
         return "no agent is running"
     needed = set(run.get("labels") or ())

@@ -362,9 +362,15 @@ class Backend:
             return agents.list_agents(conn, live_only, agents.stale_after_s())
 
     def waiting_reason(self, run: dict) -> str | None:
-        """Why Scheduled ``run`` waits: "no agent is running", or the labels no live agent has; else None."""
+        """Why Scheduled ``run`` waits: its scheduled time is ahead, "no agent is running", or the labels no
+        live agent has; else None."""
         with self._read("list agents") as conn:
             return agents.waiting_reason(conn, run, agents.stale_after_s())
+
+    def waiting_reasons(self, runs: list[dict]) -> dict[str, str | None]:
+        """``waiting_reason`` of each Scheduled run of ``runs``, by run id, in two reads for all of them."""
+        with self._read("list agents") as conn:
+            return agents.waiting_reasons(conn, runs, agents.stale_after_s())
 
     # -- concurrency limits ---------------------------------------------------------------------
 

@@ -120,13 +120,14 @@ def free_runs(conn: Connection, run_ids: Iterable[str]) -> None:
         conn.execute(delete(limit_slots).where(limit_slots.c.flow_run_id.in_(run_ids)))
 
 
-def label_blocking(conn: Connection, labels: Iterable[str]) -> dict | None:
+def label_blocking(conn: Connection, labels: Iterable[str], lock: bool = True) -> dict | None:
     """For a claim: the label limit a new run with ``labels`` would exceed, else ``None``.
 
     Locks the label limits it reads (PostgreSQL), so that two agents claiming at
-    once count each other's claims.
+    once count each other's claims; ``lock=False`` for a reader that only says
+    why a run waits.
     """
-    limits = _locked_limits(conn, "label", labels)
+    limits = _locked_limits(conn, "label", labels, lock)
     if not limits:
         return None
     in_use = _label_holders(conn, list(limits))
@@ -136,14 +137,14 @@ def label_blocking(conn: Connection, labels: Iterable[str]) -> dict | None:
     return None
 
 
-def _locked_limits(conn: Connection, kind: str, names: Iterable[str]) -> dict[str, int]:
+def _locked_limits(conn: Connection, kind: str, names: Iterable[str], lock: bool = True) -> dict[str, int]:
     names = sorted(set(names))
     if not names:
         return {}
-    rows = conn.execute(select(concurrency_limits.c.name, concurrency_limits.c.slots)
-                        .where(concurrency_limits.c.kind == kind, concurrency_limits.c.name.in_(names))
-                        .order_by(concurrency_limits.c.name).with_for_update()).all()
-    return dict(rows)
+    query = (select(concurrency_limits.c.name, concurrency_limits.c.slots)
+             .where(concurrency_limits.c.kind == kind, concurrency_limits.c.name.in_(names))
+             .order_by(concurrency_limits.c.name))
+    return dict(conn.execute(query.with_for_update() if lock else query).all())
 
 
 def _tag_holders(conn: Connection, tags: list[str], exclude: tuple | None) -> dict[str, int]:

@@ -154,7 +154,7 @@ class FlowRunsHandler(FlowsAPIHandler):
         # One more than asked tells whether a next page exists without counting every run.
         runs = await self.call(self.backend.list_flow_runs, flow_id=flow_id, project_name=project,
                                state=states, limit=limit + 1, offset=offset)
-        reasons = await self.call(views.waiting_reasons, runs[:limit], self.backend.waiting_reason)
+        reasons = await self.call(self.backend.waiting_reasons, runs[:limit])
         self.reply(views.flow_run_page(runs, limit, offset, reasons))
 
     @web.authenticated
@@ -167,7 +167,7 @@ class FlowRunsHandler(FlowsAPIHandler):
         run_name = self.checked(checks.text, body, "run_name", required=False)
         run = await self.call(self.backend.create_flow_run, flow_id=flow_id, parameters=parameters,
                               labels=labels, run_name=run_name)
-        reasons = await self.call(views.waiting_reasons, [run], self.backend.waiting_reason)
+        reasons = await self.call(self.backend.waiting_reasons, [run])
         self.reply(views.flow_run(run, reasons), status=201)
 
 
@@ -181,7 +181,7 @@ class FlowRunHandler(FlowsAPIHandler):
         run = await self.call(self.backend.get_flow_run, run_id)
         run = await self.call(settled, self.backend, run)  # a run gone silent shows as lost, not Running
         task_runs = await self.call(self.backend.get_task_runs, run_id)
-        reasons = await self.call(views.waiting_reasons, [run], self.backend.waiting_reason)
+        reasons = await self.call(self.backend.waiting_reasons, [run])
         self.reply(views.flow_run_detail(run, task_runs, self.root_dir, reasons))
 
 

@@ -8,9 +8,7 @@ values of secret-looking env names (``redaction``) in every run config it shows.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
 
 from ...backend import FINISHED_STATES
 from ...redaction import mask_run_config
@@ -54,26 +52,6 @@ def agents(records: list[dict], server_id: str | None = None) -> list[dict]:
     """The agents as the Lab shows them; ``managed``: started by this server (``server_id``)."""
     return [{**{field: record[field] for field in AGENT_FIELDS},
              "managed": server_id is not None and record["managed_by"] == server_id} for record in records]
-
-
-def waiting_reasons(runs: list[dict], reason_of: Callable[[dict], str | None]) -> dict[str, str | None]:
-    """Why each Scheduled run waits, by run id (``Backend.waiting_reason``), asked once per set of labels.
-
-    The reason depends only on the run's labels and the live agents, so a
-    page of runs costs one question per distinct label set, not one per run.
-    """
-    by_labels: dict[tuple, str | None] = {}
-    reasons = {}
-    now = time.time()
-    for run in runs:
-        if run["state"] == "Scheduled":
-            due = run.get("scheduled_start_time") or 0
-            # a run not due yet waits for its time, which it alone has
-            labels = (run["id"],) if due > now else tuple(sorted(run["labels"]))
-            if labels not in by_labels:
-                by_labels[labels] = reason_of(run)
-            reasons[run["id"]] = by_labels[labels]
-    return reasons
 
 
 def flow_run(run: dict, reasons: dict[str, str | None] | None = None) -> dict:

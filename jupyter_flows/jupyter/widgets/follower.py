@@ -3,7 +3,9 @@
 The kernel stays free: a daemon thread polls the backend (the run, its task
 runs, its new log lines) every ``poll`` seconds and hands what it read to the
 view, until the run reaches a final state. The run is read before its logs,
-so the logs read after a final state is seen are complete.
+so the logs read after a final state is seen are complete. A Scheduled run
+says why no agent takes it (``Backend.waiting_reason``), as the Lab and the
+CLI do: the ``%flow submit`` widget and the form's "Submit to agent" show it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from ...exceptions import JupyterFlowsError
 from .run_view import RunView
 
 WAITING = {"Scheduled": "waiting for an agent", "Submitted": "an agent is starting it"}
+#: How often a Scheduled run's view asks again why it waits (one backend read).
+REASON_EVERY_S = 2.0
 
 
 class RunFollower:
@@ -33,6 +37,8 @@ class RunFollower:
         self.done = threading.Event()
         self._last_log_id = None
         self._thread: threading.Thread | None = None
+        self._next_reason = 0.0
+        self._reason = WAITING["Scheduled"]
 
     def start(self) -> "RunFollower":
         self._begin()
@@ -92,13 +98,23 @@ class RunFollower:
     def _show_state(self, run: dict) -> None:
         self.view.set_state(run["state"], self._message(run))
 
-    @staticmethod
-    def _message(run: dict) -> str | None:
+    def _message(self, run: dict) -> str | None:
         start = run.get("scheduled_start_time")
         if run["state"] == "Scheduled" and start and start > time.time():
             when = datetime.datetime.fromtimestamp(start).strftime("%Y-%m-%d %H:%M:%S")
             return f"scheduled for {when}"
+        if run["state"] == "Scheduled":
+            return self._why_waiting(run)
         return WAITING.get(run["state"], run.get("state_message"))
+
+    def _why_waiting(self, run: dict) -> str:
+        """Why no agent takes the run (no agent at all, none with its labels), asked every few seconds."""
+        now = time.monotonic()
+        if now >= self._next_reason:
+            self._next_reason = now + REASON_EVERY_S
+            reason = self.backend.waiting_reason(run)
+            self._reason = f"{WAITING['Scheduled']}: {reason}" if reason else WAITING["Scheduled"]
+        return self._reason
 
 
 def follow(flow_run_id: str, view: RunView | None = None, backend: Backend | None = None,
