@@ -13,9 +13,10 @@ from .docker import Docker
 from .git import Git
 from .local import Local
 from .module import Module
+from .remote import Remote
 from .script import Script
 
-__all__ = ["Docker", "Git", "Local", "Module", "Script", "Storage", "register_storage", "storage_from_dict"]
+__all__ = ["Docker", "Git", "Local", "Module", "Remote", "Script", "Storage", "register_storage", "storage_from_dict"]
 
 try:
     from .notebook import Notebook
