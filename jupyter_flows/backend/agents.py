@@ -20,7 +20,7 @@ from ..exceptions import NotFoundError
 from . import limits
 from .clock import db_now
 from .runs import LIVE_STATES
-from .schema import agents, flow_runs
+from .schema import agents, flow_runs, flows
 
 #: Missing this many heartbeat intervals makes an agent (or a run) stale.
 STALE_AFTER_HEARTBEATS = 2
@@ -95,9 +95,10 @@ def waiting_reasons(conn: Connection, runs: list[dict], stale_after: float) -> d
     now = conn.execute(select(db_now())).scalar_one()
     live = list_agents(conn, live_only=True, stale_after=stale_after)
     by_labels: dict[tuple, str | None] = {}  # a page of runs shares few label sets: one limit read each
+    storages: dict[str, dict] = {}  # and few flows: one storage read each, only for a missing label
     reasons = {}
     for run in scheduled:
-        reasons[run["id"]] = _why_waiting(run, now, live)
+        reasons[run["id"]] = _why_waiting(conn, run, now, live, storages)
         if reasons[run["id"]] is None and run.get("labels"):
             key = tuple(sorted(run["labels"]))
             if key not in by_labels:
@@ -114,7 +115,7 @@ def _full_label(conn: Connection, labels: Iterable[str]) -> str | None:
             f"{blocking['in_use']} in flight")
 
 
-def _why_waiting(run: dict, now: float, live: list[dict]) -> str | None:
+def _why_waiting(conn: Connection, run: dict, now: float, live: list[dict], storages: dict[str, dict]) -> str | None:
     due = run.get("scheduled_start_time")
     if due is not None and due > now:
         when = datetime.fromtimestamp(due, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -127,8 +128,19 @@ def _why_waiting(run: dict, now: float, live: list[dict]) -> str | None:
     offered = set().union(*(agent["labels"] for agent in live))
     missing = sorted(needed - offered)
     if missing:
-        return f"no live agent has the labels it needs: {', '.join(missing)}"
+        return f"no live agent has the labels it needs: {_named(conn, run, missing, storages)}"
     return f"no live agent has all the labels it needs together: {', '.join(sorted(needed))}"
+
+
+def _named(conn: Connection, run: dict, labels: list[str], storages: dict[str, dict]) -> str:
+    """The labels, each one the flow's storage added saying so (a Local storage adds its host's name)."""
+    flow_id = run.get("flow_id")
+    if flow_id not in storages:
+        storages[flow_id] = conn.execute(select(flows.c.storage).where(flows.c.id == flow_id)).scalar() or {}
+    storage = storages[flow_id]
+    from_storage = set(storage.get("labels") or ())
+    return ", ".join(f"{label} (from its {storage.get('type')} storage)" if label in from_storage else label
+                     for label in labels)
 
 
 def _agent_dict(row) -> dict:

@@ -81,3 +81,14 @@ def test_the_run_widget_says_no_agent_is_running_and_then_which_label_is_missing
     follower._poll_once()
 
     assert follower.view.state_message == "waiting for an agent: no live agent has the labels it needs: gpu"
+
+
+def test_a_missing_host_label_from_local_storage_is_named_as_coming_from_it(backend):
+    backend.register_agent("agent-1", "host-a", ["host-a"])
+    # as Client.register records a flow whose Local storage is on host-b: the storage's labels are the flow's
+    flow = register_plain_flow(backend, storage={"type": "Local", "labels": ["host-b"], "add_default_labels": True},
+                               labels=["host-b"])
+    run = backend.create_flow_run(flow["id"], parameters={"greeting": "Hi"})
+
+    assert run["labels"] == ["host-b"]
+    assert backend.waiting_reason(run) == "no live agent has the labels it needs: host-b (from its Local storage)"
