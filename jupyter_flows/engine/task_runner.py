@@ -74,7 +74,7 @@ class TaskRunSpec:
     """
 
     __slots__ = ("task", "task_slug", "map_index", "slots", "constants", "flow_context", "edges",
-                 "kill_on_timeout", "result", "caches")
+                 "kill_on_timeout", "result", "caches", "writes")
 
     def __init__(self, task, task_slug: str, map_index: int | None, slots: tuple,
                  constants: dict | None, flow_context: dict, edges: tuple | None = None,
@@ -89,6 +89,7 @@ class TaskRunSpec:
         self.kill_on_timeout = kill_on_timeout
         self.result = None
         self.caches = None
+        self.writes = None  # BackgroundWrites of the run, on an in-process executor
 
 
 def value_run(value: Any, source: TaskRun) -> TaskRun:
