@@ -96,7 +96,7 @@ async def test_with_the_managed_agent_off_the_start_button_starts_one_and_its_lo
     assert run["waiting_reason"] == "no agent is running"
     assert before["agents"] == [] and before["managed_agent"]["can_start"] is True
 
-    status, started = await api("POST", "agents", "start")
+    status, _ = await api("POST", "agents", "start")
     agent = await _managed_live_agent(api)
     _, log = await api("GET", "agents", agent["id"], "log")
 

@@ -84,7 +84,7 @@ class ManagedAgent:
 
     # -- the server's lifecycle -------------------------------------------------------------------
 
-    def start_watching(self) -> "ManagedAgent":
+    def start_watching(self) -> ManagedAgent:
         """Watch in a thread of its own: starting an agent waits on the backend, never on the event loop."""
         self._thread = threading.Thread(target=self._watch, name="jupyter-flows-managed-agent", daemon=True)
         self._thread.start()
