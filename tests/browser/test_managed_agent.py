@@ -16,8 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import CHROMIUM, start_lab, stop_lab
-from test_lab_panel import (RUN_TIMEOUT_MS, open_flows_panel, open_lab, open_run_id, run_view,
-                            write_greeting_notebook)
+from test_lab_panel import RUN_TIMEOUT_MS, open_flows_panel, open_lab, open_run_id, run_view, write_greeting_notebook
 
 pytestmark = pytest.mark.browser
 
