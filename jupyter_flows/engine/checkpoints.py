@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ..exceptions import ResultError
 from .logging import LogEntry
@@ -51,67 +49,15 @@ def read_target(spec, run) -> bool:
 
 
 def write_checkpoint(spec, run) -> None:
-    """Write a successful run's result; a result that cannot be serialized or written fails the run, saying why.
-
-    With ``spec.writes`` (a run on an in-process executor) the file itself is
-    written by :class:`BackgroundWrites` once its directory has taken a first
-    write here: creating a file waits on the disk, and the next tasks need not.
-    """
+    """Write a successful run's result; a result that cannot be written fails the run, saying why."""
     result, task = spec.result, spec.task
     try:
         location = result.render(task.target, location_values(spec))
-        data = result.serializer.serialize(run.state.result)
-        if spec.writes is None or not spec.writes.submit(run, result, location, data):
-            result.write_bytes(location, data)
+        run.location = result.write(run.state.result, location)
     except ResultError as exc:
         message = f"Task {task.name!r} ran, but its result could not be checkpointed: {exc}"
         run.state = Failed(message, result=exc)
         _log(run, spec, logging.ERROR, message)
-        return
-    run.location = location
-
-
-class BackgroundWrites:
-    """Checkpoint files of one flow run written by a few threads while its tasks go on.
-
-    The first write into each directory of each result is left to the task run
-    (``submit`` returns False), so a directory that cannot be written fails that
-    task with the reason. A later write that fails (the disk filled up) is
-    reported by :meth:`wait`: that task run keeps its state but loses its
-    location, so a restart runs it again.
-    """
-
-    THREADS = 4
-
-    def __init__(self):
-        self._pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="jupyter-flows-checkpoint")
-        self._pending: list = []
-        self._checked: set = set()
-        self._lock = threading.Lock()
-
-    def submit(self, run, result, location: str, data: bytes) -> bool:
-        """Queue the write; False when this one must be written by the caller (its directory is new)."""
-        directory = (id(result), location.rpartition("/")[0])
-        with self._lock:
-            if directory not in self._checked:
-                self._checked.add(directory)
-                return False
-            self._pending.append((run, result, location, self._pool.submit(result.write_bytes, location, data)))
-        return True
-
-    def wait(self) -> list[tuple]:
-        """Wait for the queued writes; ``[(run, description of the failure)]`` of those that failed."""
-        with self._lock:
-            pending, self._pending = self._pending, []
-        failed = []
-        for run, result, location, future in pending:
-            error = future.exception()
-            if error is not None:
-                failed.append((run, f"{result.describe(location)}: {error}"))
-        return failed
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
 
 
 def read_cache(spec, run, inputs: dict) -> bool:

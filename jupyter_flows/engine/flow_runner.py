@@ -30,7 +30,6 @@ from ..executors.base import check_executor
 from .context import context
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
-from .checkpoints import BackgroundWrites
 from .restarts import checkpoint_results, kept_from_records, kept_from_state
 from .signals import ENDRUN
 from .state import Cached, Cancelled, Failed, Mapped, Pending, Resume, Running, Scheduled, State, Success
@@ -84,8 +83,6 @@ class FlowRunner:
         self._upstream = flow.upstream_edges()
         self._names = {slug: task.name for task, slug in flow.slugs.items()}
         self._results = checkpoint_results(flow, checkpoint)
-        # files written by threads while the tasks go on, when tasks run in this process
-        self._writes = BackgroundWrites() if self._results and not self.executor.needs_pickling else None
         self._caching = any(task.cache_for is not None for task in flow.tasks)
         self._caches = _thread_caches() if self._caching else None
         for listener in self.listeners:
@@ -110,9 +107,6 @@ class FlowRunner:
             state = Cancelled("Flow run was interrupted by the user", result=self._task_states())
             self._finish(state)
             raise
-        finally:
-            if self._writes is not None:
-                self._writes.close()
         return self._finish(state)
 
     # -- planning -------------------------------------------------------------------------------
@@ -312,18 +306,6 @@ class FlowRunner:
                     spec = node[1]
                     self._on_done(key, TaskRun(spec.task_slug, spec.task.name, spec.map_index,
                                                Failed(f"Executor failed: {type(exc).__name__}: {exc}")))
-        if self._writes is not None:
-            self._written()
-
-    def _written(self) -> None:
-        """Wait for the wave's checkpoint files; a run whose file failed loses its location, and says so."""
-        for run, failure in self._writes.wait():
-            run.location = None
-            name = run.task_name if run.map_index is None else f"{run.task_name}[{run.map_index}]"
-            self._flow_log(logging.WARNING, f"Result of task {name!r} was not checkpointed ({failure}); "
-                                            "a restart runs it again")
-            for listener in self.listeners:
-                listener.task_run_finished(run)
 
     def _complete_specs(self, graph: dict) -> None:
         """Add what only some task runs need: edges for custom triggers, the timeout mode, Resume.
@@ -338,7 +320,6 @@ class FlowRunner:
             task = spec.task
             if results:
                 spec.result = results.get(task)
-                spec.writes = self._writes
             if task.cache_for is not None:
                 spec.caches = self._caches.get((self.flow.name, spec.task_slug, spec.map_index), [])
             if task.trigger is not all_successful and spec.edges is None:

@@ -57,6 +57,12 @@ class TaskRun:
         index = "" if self.map_index is None else f"[{self.map_index}]"
         return f"<TaskRun {self.task_slug}{index}: {self.state!r}>"
 
+    def __dask_tokenize__(self) -> tuple:
+        # distributed hashes every task of a submitted graph; without this dask pickles each
+        # argument (the run's result included) three times to name it. Identity is enough:
+        # a run object is one node of one graph.
+        return ("TaskRun", self.task_slug, self.map_index, id(self))
+
 
 class TaskRunSpec:
     """Everything a worker needs to run one task run; built by the flow runner, shipped to the worker.
@@ -74,7 +80,7 @@ class TaskRunSpec:
     """
 
     __slots__ = ("task", "task_slug", "map_index", "slots", "constants", "flow_context", "edges",
-                 "kill_on_timeout", "result", "caches", "writes")
+                 "kill_on_timeout", "result", "caches")
 
     def __init__(self, task, task_slug: str, map_index: int | None, slots: tuple,
                  constants: dict | None, flow_context: dict, edges: tuple | None = None,
@@ -89,7 +95,10 @@ class TaskRunSpec:
         self.kill_on_timeout = kill_on_timeout
         self.result = None
         self.caches = None
-        self.writes = None  # BackgroundWrites of the run, on an in-process executor
+
+    def __dask_tokenize__(self) -> tuple:
+        # As TaskRun's: one spec per task run, so its identity names it without pickling the task.
+        return ("TaskRunSpec", self.task_slug, self.map_index, id(self))
 
 
 def value_run(value: Any, source: TaskRun) -> TaskRun:

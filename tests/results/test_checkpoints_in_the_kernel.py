@@ -7,7 +7,6 @@ import threading
 import pytest
 
 from jupyter_flows import Flow, task
-from jupyter_flows.engine.events import RunListener
 from jupyter_flows.engine.state import Cached, Failed, Success
 from jupyter_flows.exceptions import ConfigurationError
 from jupyter_flows.results import FSSpecResult, LocalResult
@@ -162,37 +161,3 @@ def test_a_target_on_a_second_file_system_through_fsspec(tmp_path):
     state = flow.run()
     assert runs == [1] and (elsewhere / "remote" / "fetch.pkl").is_file()
     assert type(state.result[fetched]) is Cached and state.result[fetched].result == [1, 2]
-
-
-def test_a_checkpoint_file_that_fails_after_its_task_succeeded_loses_its_location_and_says_so(tmp_path, caplog):
-    import shutil
-
-    results = tmp_path / "results"
-
-    @task(checkpoint=True)
-    def work(i):
-        if i == 1:  # child 0 has written into the directory: now make it a file, so later writes fail
-            shutil.rmtree(results / "broken")
-            (results / "broken").write_text("not a directory")
-        return i
-
-    with Flow("broken", result=LocalResult(results, location="{flow_name}/{map_index}.pkl")) as flow:
-        mapped = work.map([0, 1, 2])
-    listener = _Recorded()
-    state = flow.run(listeners=[listener])
-    assert state.is_successful() and [s.result for s in state.result[mapped].map_states] == [0, 1, 2]
-    assert listener.locations[0] == "broken/0.pkl"
-    assert listener.locations[1] is None and listener.locations[2] is None
-    warnings = [r.getMessage() for r in caplog.records if "was not checkpointed" in r.getMessage()]
-    assert len(warnings) == 2 and "a restart runs it again" in warnings[0]
-
-
-class _Recorded(RunListener):
-    """A listener keeping the last location reported for each child."""
-
-    def __init__(self):
-        self.locations = {}
-
-    def task_run_finished(self, run):
-        if run.map_index is not None:
-            self.locations[run.map_index] = run.location
