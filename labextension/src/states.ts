@@ -15,7 +15,8 @@ export const STATE_COLOURS: Record<string, string> = {
   TriggerFailed: '#c42800',
   TimedOut: '#fb8c00',
   Mapped: '#97c8a1',
-  Skipped: '#9e9e9e'
+  Skipped: '#9e9e9e',
+  Cached: '#ffa500'
 };
 
 /** Colour of a state we do not know (a newer backend's state, or none yet). */

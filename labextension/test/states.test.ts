@@ -14,7 +14,8 @@ describe('state badges', () => {
       TriggerFailed: '#c42800',
       TimedOut: '#fb8c00',
       Mapped: '#97c8a1',
-      Skipped: '#9e9e9e'
+      Skipped: '#9e9e9e',
+      Cached: '#ffa500'
     });
     expect(stateColour('Running')).toBe('#00b0ff');
   });
@@ -33,6 +34,7 @@ describe('state badges', () => {
     expect(stateTextColour('Success')).toBe('#ffffff');
     expect(stateTextColour('Running')).toBe('#000000');
     expect(stateTextColour('Mapped')).toBe('#000000');
+    expect(stateTextColour('Cached')).toBe('#000000');
   });
 
   it('measure luminance on the WCAG scale', () => {
