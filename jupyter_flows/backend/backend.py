@@ -420,7 +420,8 @@ class Backend:
 
         Each dict has ``task_slug``, ``task_name`` and ``state``, and may have
         ``map_index`` (``None`` or -1 for a task that is not mapped),
-        ``message``, ``attempts``, ``start_time``, ``end_time``.
+        ``message``, ``attempts``, ``start_time``, ``end_time``, ``result_location``
+        (where its result was checkpointed, for a restart to read).
         """
         rows = [task_runs.task_run_row(run_id, run) for run in runs]
         self.record_rows(run_id, rows, (), f"write {len(rows)} task run(s) of flow run {run_id!r}")
