@@ -1,14 +1,18 @@
 """The agent a Jupyter server manages: started with it, restarted with backoff, stopped with it, one per home.
 
-Real servers (pytest-jupyter), real agent processes, the real backend; the
-two-servers test runs two of the managers a server runs side by side.
+Real servers (pytest-jupyter, and ``jupyter server`` processes for two on one
+home), real agent processes, the real backend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -190,4 +194,50 @@ def test_two_servers_on_one_home_start_one_agent_between_them(backend):
     finally:
         for manager in managers:
             manager.stop()
+    assert backend.list_agents(live_only=True) == []
+
+
+def _jupyter_server(root, log_path) -> tuple[subprocess.Popen, str]:
+    """A real ``jupyter server`` on a free port, its output in ``log_path``; with its status URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+                                    f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=t",
+                                    f"--ServerApp.root_dir={root}"], stdout=log, stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}/api/status?token=t"
+
+
+def _wait_answering(process: subprocess.Popen, status_url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(status_url, timeout=2)
+            return
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "a jupyter server did not start"
+            time.sleep(0.3)
+
+
+def test_two_jupyter_servers_on_one_home_run_one_agent_and_none_once_both_stopped(backend, tmp_path):
+    servers = []
+    try:
+        for name in ("first", "second"):  # started together, as two users opening Lab at once would
+            servers.append(_jupyter_server(tmp_path, tmp_path / f"{name}.log"))
+        for process, status_url in servers:
+            _wait_answering(process, status_url)
+        deadline = time.monotonic() + 30
+        while not backend.list_agents(live_only=True):
+            assert time.monotonic() < deadline, "no managed agent registered"
+            time.sleep(0.2)
+        time.sleep(5)  # both servers' managers have looked again, twice
+
+        [agent] = backend.list_agents(live_only=True)
+        assert agent["managed_by"].startswith("jupyter-server ")
+    finally:
+        for process, _ in servers:
+            process.terminate()
+        for process, _ in servers:
+            process.wait(60)
     assert backend.list_agents(live_only=True) == []
