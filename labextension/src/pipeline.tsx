@@ -2,7 +2,8 @@
  * "Create flow from notebooks": the notebooks selected in the file browser
  * become one flow, each an ExecuteNotebook task. The dialog orders them (a
  * chain by default, or each step after chosen others), takes each one's
- * parameters as JSON, then registers the flow and, if asked, starts a run.
+ * parameters as JSON and, optionally, a schedule, then registers the flow
+ * (with its schedule) and, if asked, starts a run.
  */
 
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
@@ -11,6 +12,13 @@ import * as React from 'react';
 
 import { FlowsClient } from './client';
 import { PipelineDraft, pipelineRequest, StepAfter } from './pipelinesteps';
+import { defaultScheduleChoice, PreviewSchedule, ScheduleChoice, ScheduleFields, scheduleRequest } from './schedule';
+
+/** What the dialog gives back: the pipeline, and the schedule to set on it (null: none). */
+interface PipelineChoice {
+  draft: PipelineDraft;
+  schedule: ScheduleChoice | null;
+}
 
 function move<T>(items: T[], from: number, to: number): T[] {
   const copy = [...items];
@@ -19,11 +27,20 @@ function move<T>(items: T[], from: number, to: number): T[] {
   return copy;
 }
 
-function PipelineFields(props: { initial: PipelineDraft; onChange: (draft: PipelineDraft) => void }): JSX.Element {
-  const [draft, setDraft] = React.useState<PipelineDraft>(props.initial);
+function PipelineFields(props: {
+  initial: PipelineChoice;
+  preview: PreviewSchedule;
+  onChange: (choice: PipelineChoice) => void;
+}): JSX.Element {
+  const [draft, setDraft] = React.useState<PipelineDraft>(props.initial.draft);
+  const [schedule, setSchedule] = React.useState<ScheduleChoice | null>(props.initial.schedule);
   const update = (next: PipelineDraft) => {
     setDraft(next);
-    props.onChange(next);
+    props.onChange({ draft: next, schedule });
+  };
+  const updateSchedule = (next: ScheduleChoice | null) => {
+    setSchedule(next);
+    props.onChange({ draft, schedule: next });
   };
   const setStep = (index: number, change: Partial<PipelineDraft['steps'][number]>) =>
     update({ ...draft, steps: draft.steps.map((s, i) => (i === index ? { ...s, ...change } : s)) });
@@ -64,22 +81,31 @@ function PipelineFields(props: { initial: PipelineDraft; onChange: (draft: Pipel
           </li>
         ))}
       </ol>
+      <label>
+        <input type="checkbox" data-testid="pipeline-schedule" checked={!!schedule}
+          onChange={e => updateSchedule(e.target.checked ? defaultScheduleChoice() : null)} />
+        Run on a schedule
+      </label>
+      {schedule && <ScheduleFields initial={schedule} preview={props.preview} onChange={updateSchedule} />}
     </div>
   );
 }
 
-class PipelineForm extends ReactWidget implements Dialog.IBodyWidget<PipelineDraft> {
-  constructor(private draft: PipelineDraft) {
+class PipelineForm extends ReactWidget implements Dialog.IBodyWidget<PipelineChoice> {
+  constructor(
+    private choice: PipelineChoice,
+    private readonly preview: PreviewSchedule
+  ) {
     super();
     this.addClass('jp-FlowsPipelineDialog');
   }
 
-  getValue(): PipelineDraft {
-    return this.draft;
+  getValue(): PipelineChoice {
+    return this.choice;
   }
 
   render(): JSX.Element {
-    return <PipelineFields initial={this.draft} onChange={draft => (this.draft = draft)} />;
+    return <PipelineFields initial={this.choice} preview={this.preview} onChange={choice => (this.choice = choice)} />;
   }
 }
 
@@ -92,13 +118,17 @@ function stem(path: string): string {
  * run") start a run; resolves to the run's id, or null.
  */
 export async function createPipeline(paths: string[], client: FlowsClient, openRun: (id: string) => void): Promise<string | null> {
-  let draft: PipelineDraft = {
-    project: 'notebooks',
-    name: paths.map(stem).join('-then-').slice(0, 100),
-    steps: paths.map(path => ({ path, parameters: '', after: 'previous' as StepAfter }))
+  let choice: PipelineChoice = {
+    draft: {
+      project: 'notebooks',
+      name: paths.map(stem).join('-then-').slice(0, 100),
+      steps: paths.map(path => ({ path, parameters: '', after: 'previous' as StepAfter }))
+    },
+    schedule: null
   };
+  const preview: PreviewSchedule = request => client.previewSchedule(request);
   for (;;) {
-    const form = new PipelineForm(draft);
+    const form = new PipelineForm(choice, preview);
     const result = await showDialog({
       title: 'Create flow from notebooks',
       body: form,
@@ -107,13 +137,16 @@ export async function createPipeline(paths: string[], client: FlowsClient, openR
     if (!result.button.accept) {
       return null;
     }
-    draft = form.getValue();
-    const request = pipelineRequest(draft);
+    choice = form.getValue();
+    const request = pipelineRequest(choice.draft);
     try {
       if (typeof request === 'string') {
         throw new Error(request);
       }
       const flow = await client.registerPipeline(request.project, request.name, request.steps);
+      if (choice.schedule) {
+        await client.setSchedule(flow.id, scheduleRequest(choice.schedule));
+      }
       if (result.button.label !== 'Register and run') {
         return null;
       }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -114,3 +115,38 @@ def test_a_notification_link_opens_the_run_view_in_the_lab(page: Page, lab, monk
 
     view = page.locator(f'[data-testid="run-view"][data-run-id="{run["id"]}"]')
     expect(view.locator(".jp-FlowsRunView-title")).to_have_text("linked-run")
+
+
+def test_a_pipeline_can_be_registered_on_a_schedule(page: Page, lab, monkeypatch):
+    monkeypatch.setenv("JUPYTER_FLOWS_HOME", str(lab.home))
+    write_notebook(lab.root / "nightly" / "one.ipynb", "", "print(1)")
+    write_notebook(lab.root / "nightly" / "two.ipynb", "", "print(2)")
+
+    page.goto(lab.lab_url("lab/tree/nightly?reset"))
+    page.wait_for_selector("#jp-main-dock-panel")
+    listing_item(page, "one.ipynb").click()
+    listing_item(page, "two.ipynb").click(modifiers=["Shift"])
+    listing_item(page, "two.ipynb").click(button="right")
+    page.locator(".lm-Menu-item", has_text="Create flow from notebooks").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_test_id("pipeline-project").fill("scheduled")
+    dialog.get_by_test_id("pipeline-name").fill("nightly-pair")
+    dialog.get_by_test_id("pipeline-schedule").check()
+    expect(dialog).to_contain_text("Monday through Friday")
+    dialog.locator(".jp-Dialog-button", has_text="Register").first.click()
+    expect(dialog).to_have_count(0)
+
+    from jupyter_flows.backend import Backend
+
+    backend = Backend()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the dialog closes before the registration's request returns
+        flows = [f for f in backend.list_flows("scheduled") if f["name"] == "nightly-pair"] \
+            if any(p["name"] == "scheduled" for p in backend.list_projects()) else []
+        schedule = backend.get_schedule(flows[0]["id"]) if flows else None
+        if schedule is not None:
+            break
+        time.sleep(0.2)
+    assert schedule is not None and "Monday through Friday" in schedule["description"]
+    flow = flows[0]
+    assert sorted(t["name"] for t in flow["graph"]["tasks"]) == ["one", "two"]
