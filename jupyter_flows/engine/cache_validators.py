@@ -46,5 +46,5 @@ def all_parameters(state: Cached, inputs: dict | None, parameters: dict | None) 
 def _equal(cached: Any, current: Any) -> bool:
     try:
         return bool((cached or {}) == (current or {}))
-    except Exception:  # values whose == raises or is ambiguous (arrays): not the same, run the task
+    except Exception:  # noqa: BLE001 - == that raises or is ambiguous (arrays): not the same, run the task
         return False

@@ -13,8 +13,8 @@ import logging
 import time
 
 from ..exceptions import ResultError
-from .logging import LogEntry
 from .cache_validators import duration_only
+from .logging import LogEntry
 from .state import Cached, Failed
 
 
@@ -68,7 +68,7 @@ def read_cache(spec, run, inputs: dict) -> bool:
     for candidate in spec.caches:
         try:
             usable = validator(candidate, inputs, parameters)
-        except Exception as exc:  # a broken validator means "do not reuse", never a failed run
+        except Exception as exc:  # noqa: BLE001 - a broken validator means "do not reuse", never a failure
             _log(run, spec, logging.WARNING, f"Cache validator of task {task.name!r} raised {exc!r}; the task runs")
             return False
         if usable:

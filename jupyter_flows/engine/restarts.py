@@ -11,7 +11,7 @@ kept: they are resolved again from the run's values.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from ..core.parameter import Parameter
 from ..core.task import Constant

@@ -82,7 +82,7 @@ class Result:
             raise ResultError(f"cannot read the result at {self.describe(location)}: {exc}") from None
         try:
             return self.serializer.deserialize(data)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - unpickling raises anything; each means "corrupt"
             raise ResultError(f"the result at {self.describe(location)} is corrupt or was written by another "
                               f"serializer: {type(exc).__name__}: {exc}") from None
 

@@ -36,7 +36,7 @@ class PickleSerializer(Serializer):
     def serialize(self, value: Any) -> bytes:
         try:
             return cloudpickle.dumps(value)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - pickling raises TypeError, PicklingError, anything
             raise ResultError(f"the result {_short(value)} of type {type(value).__name__} cannot be pickled "
                               f"({type(exc).__name__}: {exc}); return a picklable value, turn checkpointing "
                               "off for this task (checkpoint=False), or use a serializer that can write it") from None

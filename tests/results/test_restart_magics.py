@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from IPython.core.error import UsageError
-
 from agent_helpers import register_file, write_flow_file
-from jupyter_flows.agent.execute import execute_flow_run
-
+from IPython.core.error import UsageError
 from test_restart_through_the_backend import MAP_FLOW, _executions
+
+from jupyter_flows.agent.execute import execute_flow_run
 
 CELL = '''
 from pathlib import Path

@@ -9,13 +9,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "backend"))  # postgres_server: the one PostgreSQL harness
 
-from postgres_server import PostgresServer  # noqa: E402
+from postgres_server import PostgresServer
+from test_restart_through_the_backend import _executions, _registered
 
-from jupyter_flows.agent.execute import execute_flow_run  # noqa: E402
-from jupyter_flows.backend import Backend  # noqa: E402
-from jupyter_flows.exceptions import RestartError  # noqa: E402
-
-from test_restart_through_the_backend import _executions, _registered  # noqa: E402
+from jupyter_flows.agent.execute import execute_flow_run
+from jupyter_flows.backend import Backend
+from jupyter_flows.exceptions import RestartError
 
 pytestmark = pytest.mark.slow
 

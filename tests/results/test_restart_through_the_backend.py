@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from agent_helpers import register_file, run_cli, wait_for_state, write_flow_file
+
 from jupyter_flows.agent.execute import execute_flow_run
 from jupyter_flows.backend import Client
 from jupyter_flows.exceptions import NotFoundError, RestartError

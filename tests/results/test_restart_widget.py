@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from agent_helpers import register_file, write_flow_file
+from test_restart_through_the_backend import MAP_FLOW, _executions
+
 from jupyter_flows import Flow, task
 from jupyter_flows.agent.execute import execute_flow_run
 from jupyter_flows.jupyter.widgets.follower import follow
 from jupyter_flows.jupyter.widgets.run_view import RunView
-
-from test_restart_through_the_backend import MAP_FLOW, _executions
 
 
 def test_restart_button_reruns_the_failed_children_of_a_run_in_the_kernel(tmp_path):

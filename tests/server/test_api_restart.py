@@ -7,8 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "agent"))  # agent_helpers: registering a flow file
 
-from agent_helpers import register_file, write_flow_file  # noqa: E402
-from jupyter_flows.agent.execute import execute_flow_run  # noqa: E402
+from agent_helpers import register_file, write_flow_file
+
+from jupyter_flows.agent.execute import execute_flow_run
 
 FLOW = '''
 from pathlib import Path
