@@ -20,7 +20,7 @@ import { elapsed, formatDuration, formatTimestamp, shortRunName } from './format
 import { FlowGroup, groupVersions, loadOlderRuns, mergeRunPages, RunList } from './paging';
 import { usePolling } from './polling';
 import { isActive } from './states';
-import { AgentList, Flow, FlowRun, Project } from './types';
+import { AgentList, Flow, FlowRun, ManagedAgentStatus, Project } from './types';
 import { flowsIcon } from './icons';
 import { ScheduleLine } from './schedule';
 
@@ -250,10 +250,7 @@ function AgentsStatus(props: { list: AgentList; client: FlowsClient; onChange: (
       )}
       {managed?.problem && (
         <div className="jp-FlowsPanel-agentProblem" data-testid="managed-agent-problem">
-          {managed.crashes > 0 && !managed.running
-            ? `The agent this server runs crashed ${managed.crashes} time(s) in a row; ` +
-              (managed.restart_in !== null ? `restarting in ${Math.ceil(managed.restart_in)} s. ` : '')
-            : ''}
+          {managedAgentTrouble(managed)}
           {managed.problem}
         </div>
       )}
@@ -261,6 +258,18 @@ function AgentsStatus(props: { list: AgentList; client: FlowsClient; onChange: (
       {failure && <div className="jp-FlowsPanel-agentProblem">{failure}</div>}
     </div>
   );
+}
+
+/** What the crashes of the managed agent mean now: restarting soon, or restarted. */
+function managedAgentTrouble(managed: ManagedAgentStatus): string {
+  if (!managed.crashes) {
+    return '';
+  }
+  if (managed.running) {
+    return 'The agent this server runs was restarted after a crash: ';
+  }
+  const when = managed.restart_in !== null ? `; restarting in ${Math.ceil(managed.restart_in)} s` : '';
+  return `The agent this server runs crashed ${managed.crashes} time(s) in a row${when}: `;
 }
 
 function AgentLogButton(props: { client: FlowsClient; agentId: string }): JSX.Element {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -114,6 +115,22 @@ async def test_the_managed_agent_has_the_labels_set_in_the_server_config(api):
     agent = await _managed_live_agent(api)
 
     assert "reports" in agent["labels"]
+
+
+@configured(agent="always", agent_restart_delay=0.2)
+async def test_a_managed_agent_that_dies_is_started_again_and_the_panel_says_it_was(api, jp_serverapp):
+    first = await _managed_live_agent(api)
+    _extension(jp_serverapp).managed_agent.process.send_signal(signal.SIGKILL)  # as the OOM killer would
+
+    async def replaced():
+        _, body = await api("GET", "agents")
+        return [a for a in body["agents"] if a["live"] and a["managed"] and a["id"] != first["id"]] and body
+
+    body = await wait_for(replaced, what="a new managed agent")
+    status = body["managed_agent"]
+
+    assert status["running"] is True and status["crashes"] == 1 and status["agent_id"] != first["id"]
+    assert f"agent {first['id']} exited with code -9" in status["problem"]
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ log = logging.getLogger("jupyter_flows.server")
 
 #: "auto": start one when no live agent serves the backend; "always": start one; "off": only on request.
 MODES = ("auto", "always", "off")
-#: A run of the agent this long counts as healthy: the next crash starts the backoff again.
+#: A run of the agent this long counts as healthy: the backoff starts again from the first delay.
 HEALTHY_AFTER_S = 60.0
 #: How long a new agent may take to register before the lock goes to the next server.
 REGISTER_TIMEOUT_S = 20.0
@@ -76,7 +76,8 @@ class ManagedAgent:
         self.started_at = 0.0
         self.crashes = 0  # in a row
         self.next_start = 0.0
-        self.problem: str | None = None  # the last crash, or why none could start
+        self.crash: str | None = None  # how the agent ended last time it died
+        self.unreachable: str | None = None  # why the backend could not be asked, while it cannot
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -94,7 +95,7 @@ class ManagedAgent:
         """A user asked for an agent (the panel's Start): keep one running from now on."""
         with self._lock:
             self.wanted = True
-            self.crashes = 0
+            self.crashes, self.crash = 0, None
             self.next_start = 0.0
         self._wake.set()
 
@@ -115,7 +116,7 @@ class ManagedAgent:
             running = self.process is not None and self.process.poll() is None
             waiting = max(0.0, self.next_start - time.monotonic()) if not running and self.crashes else 0.0
             return {"mode": self.mode, "agent_id": self.agent_id, "running": running, "crashes": self.crashes,
-                    "restart_in": round(waiting, 1) if waiting else None, "problem": self.problem,
+                    "restart_in": round(waiting, 1) if waiting else None, "problem": self.unreachable or self.crash,
                     "can_start": not running and not self._stopping.is_set()}
 
     def log_tail(self, agent_id: str, limit: int = LOG_TAIL_BYTES) -> str | None:
@@ -135,32 +136,37 @@ class ManagedAgent:
         while not self._stopping.is_set():
             try:
                 self._turn()
+                self.unreachable = None
             except JupyterFlowsError as exc:  # an unreachable backend: say so, try again next turn
-                with self._lock:
-                    self.problem = f"could not reach the backend: {exc}"
+                self.unreachable = f"could not reach the backend: {exc}"
             self._wake.wait(self.check_interval)
             self._wake.clear()
 
     def _turn(self) -> None:
         if self.process is not None and self.process.poll() is not None:
-            self._crashed(self.process.returncode)
-        if self.process is not None or time.monotonic() < self.next_start:
+            last = _last_line(self.log_path) if self.log_path else None
+            self._back_off(f"agent {self.agent_id} exited with code {self.process.returncode}: {last or 'no output'}")
+        if self.process is not None:
+            if self.crashes and time.monotonic() - self.started_at >= HEALTHY_AFTER_S:
+                with self._lock:
+                    self.crashes, self.crash = 0, None  # healthy again: the panel stops warning
+            return
+        if time.monotonic() < self.next_start:
             return
         if self.wanted:
             self._start()
         elif self.mode == "auto":
             self._start_unless_an_agent_is_live()
 
-    def _crashed(self, code: int) -> None:
-        healthy = time.monotonic() - self.started_at >= HEALTHY_AFTER_S
+    def _back_off(self, reason: str) -> None:
+        """The agent died (or could not start): wait twice as long as last time before the next start."""
         with self._lock:
-            self.crashes = 1 if healthy else self.crashes + 1
+            self.crashes += 1
             delay = min(self.max_restart_delay, self.restart_delay * 2 ** (self.crashes - 1))
             self.next_start = time.monotonic() + delay
-            last = _last_line(self.log_path) if self.log_path else None
-            self.problem = f"agent {self.agent_id} exited with code {code}: {last or 'no output'}"
+            self.crash = reason
             self.process = None
-        log.warning("jupyter-flows managed %s; restarting in %.1f s", self.problem, delay)
+        log.warning("jupyter-flows managed %s; restarting in %.1f s", reason, delay)
 
     def _start_unless_an_agent_is_live(self) -> None:
         """Start one when no live agent serves the backend, under the home's lock (see the module's notes)."""
@@ -171,10 +177,7 @@ class ManagedAgent:
             except BlockingIOError:
                 return  # another server is starting one: look again next turn
             try:
-                live = self.backend.list_agents(live_only=True)
-                if live:
-                    with self._lock:
-                        self.problem = None
+                if self.backend.list_agents(live_only=True):
                     return
                 self._start()
                 self._wait_until_registered()
@@ -182,13 +185,17 @@ class ManagedAgent:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _start(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         agent_id = f"{socket.gethostname()}-jupyter-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         log_path = self.log_dir / f"{agent_id}.log"
-        with open(log_path, "ab") as out:
-            # its own session: a Ctrl-C in the server's terminal goes to the server, which stops it
-            process = start_agent_process(*self.options, "--agent-id", agent_id, "--managed-by", self.server_id,
-                                          out=out, new_session=True)
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as out:
+                # its own session: a Ctrl-C in the server's terminal goes to the server, which stops it
+                process = start_agent_process(*self.options, "--agent-id", agent_id, "--managed-by", self.server_id,
+                                              out=out, new_session=True)
+        except OSError as exc:  # no fork, no disk space: this machine's trouble, tried again later
+            self._back_off(f"could not start an agent: {exc}")
+            return
         with self._lock:
             self.process, self.agent_id, self.log_path = process, agent_id, log_path
             self.started_at = time.monotonic()
@@ -196,7 +203,8 @@ class ManagedAgent:
 
     def _wait_until_registered(self) -> None:
         deadline = time.monotonic() + REGISTER_TIMEOUT_S
-        while time.monotonic() < deadline and self.process is not None and self.process.poll() is None:
+        while (time.monotonic() < deadline and not self._stopping.is_set()
+               and self.process is not None and self.process.poll() is None):
             if any(a["id"] == self.agent_id for a in self.backend.list_agents(live_only=True)):
                 return
             time.sleep(0.1)
