@@ -28,7 +28,7 @@ import threading
 import time
 
 from ..engine.events import RunListener
-from ..exceptions import NotFoundError
+from ..exceptions import FlowRunFinishedError, NotFoundError
 from ..redaction import mask_secrets
 from .backend import Backend
 from .live_logs import LogStream, stop_streaming, stream_here
@@ -279,6 +279,13 @@ class _BatchWriter:
             if (task_rows or log_rows) and due:
                 try:
                     self.backend.record_rows(self.flow_run_id, task_rows, log_rows)
+                except FlowRunFinishedError as exc:  # the run was ended elsewhere: retrying cannot succeed
+                    if self.error is None:
+                        logger.warning("Flow run %s ended elsewhere; its late records are dropped: %s",
+                                       self.flow_run_id, exc)
+                    self.error = exc
+                    task_rows, log_rows = [], []
+                    failed_at = None
                 except Exception as exc:  # kept and raised at the end of the run; the thread lives on
                     if self.error is None:
                         logger.warning("Could not record flow run %s in the backend (will retry): %s",

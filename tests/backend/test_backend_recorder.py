@@ -11,7 +11,7 @@ from sqlalchemy import event
 import jupyter_flows
 from jupyter_flows import Flow, Parameter, task, unmapped
 from jupyter_flows.backend import Backend, BackendRecorder, FlowRunView, connection
-from jupyter_flows.exceptions import BackendError, NotFoundError
+from jupyter_flows.exceptions import BackendError, FlowRunFinishedError, NotFoundError
 
 from backend_helpers import build_hello_flow
 
@@ -248,3 +248,28 @@ def test_runs_on_a_thread_pool_are_recorded_too(backend, tutorial, monkeypatch):
     assert flow.run(listeners=[recorder]).is_successful()
     messages = [line["message"] for line in backend.get_logs(recorder.flow_run_id)]
     assert {"Hello, Arthur!", "Hello, Ford!", "Hello, Marvin!"} <= set(messages)
+
+
+def test_records_of_a_run_taken_for_lost_are_dropped_once_not_retried(backend, tutorial):
+    @task
+    def taken_away(run_id: str):
+        Backend().set_flow_run_state(run_id, "Failed", "lost: no heartbeat (taken by another agent)")
+
+    with Flow("taken") as flow:
+        run_id_param = Parameter("run_id", default="")
+        double.map(Parameter("numbers", default=[1, 2]), upstream_tasks=[unmapped(taken_away(run_id_param))])
+    flow_id = flow.register(project_name="tutorial")
+    run_id = backend.create_flow_run(flow_id, parameters={"run_id": ""})["id"]
+    recorder = BackendRecorder(backend, retry_interval=0.05)
+    started = time.monotonic()
+    with pytest.raises(FlowRunFinishedError):
+        flow.run(parameters={"run_id": run_id}, flow_run_id=run_id, listeners=[recorder])
+    assert time.monotonic() - started < 10
+    writes = []
+    record_rows = backend.record_rows
+    backend.record_rows = lambda *args, **kwargs: (writes.append(args), record_rows(*args, **kwargs))
+    time.sleep(0.5)  # ten retry intervals: a writer that kept the refused rows would try again each one
+    assert writes == []
+    run = FlowRunView.from_flow_run_id(run_id)
+    assert run.state.is_failed() and run.state.message.startswith("lost:")
+    assert [s["state"] for s in run.states][-1] == "Failed"
