@@ -92,6 +92,8 @@ flow_runs = Table(
     Column("clock_key", String(40)),
     # flows of flows (migration 4): the run whose task started this one, if any
     Column("parent_flow_run_id", ID),
+    # containers (migration 7): the Docker container or Kubernetes Job that runs it, named by its agent
+    Column("infrastructure", Text),
     # the agents' poll: oldest Scheduled runs first; the stale-run sweep reads state too
     Index("ix_flow_runs_state_created", "state", "created"),
     Index("ix_flow_runs_flow_created", "flow_id", "created"),
@@ -275,6 +277,12 @@ def _add_limits(conn: Connection) -> None:
     metadata.create_all(conn, tables=[concurrency_limits, limit_slots])
 
 
+def _add_infrastructure(conn: Connection) -> None:
+    present = {column["name"] for column in inspect(conn).get_columns("flow_runs")}
+    if "infrastructure" not in present:  # a database older than the column
+        conn.execute(text("ALTER TABLE flow_runs ADD COLUMN infrastructure TEXT"))
+
+
 #: ``(version, description, apply)`` in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
@@ -283,6 +291,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "secrets, notifications, child flow runs' parent and task results", _add_automations),
     (5, "task runs' result location (checkpoints, restarts)", _add_result_locations),
     (6, "concurrency limits and the slots task runs hold", _add_limits),
+    (7, "flow runs' infrastructure (the container or Kubernetes Job running them)", _add_infrastructure),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
