@@ -15,11 +15,13 @@ import sys
 import time
 import urllib.request
 
+import psutil
 import pytest
 
 from jupyter_flows.agent.background import local_agent_process
+from jupyter_flows.exceptions import ConfigurationError
 from jupyter_flows.jupyter.server.managed_agent import ManagedAgent
-from server_helpers import register_hello_flow, wait_for, write_notebook
+from server_helpers import hello_flow, register_hello_flow, wait_for, write_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -110,11 +112,34 @@ async def test_with_the_managed_agent_off_the_start_button_starts_one_and_its_lo
     assert (await api("GET", "agents", "someone-else", "log"))[0] == 404
 
 
-@configured(agent="always", agent_labels=["reports"], agent_concurrency=2)
-async def test_the_managed_agent_has_the_labels_set_in_the_server_config(api):
+@configured(agent="always", agent_labels=["reports"], agent_env={"GREETING": "Howdy", "API_TOKEN": "s3cret"})
+async def test_the_managed_agent_has_the_labels_and_env_set_in_the_server_config(api, jp_serverapp, backend):
     agent = await _managed_live_agent(api)
+    process = _extension(jp_serverapp).managed_agent.process
+    flow_id = _hello_flow_without_greeting()
+
+    run = await _run_to_the_end(api, flow_id)
 
     assert "reports" in agent["labels"]
+    assert run["state"] == "Success"
+    assert any("Howdy, Arthur!" in line["message"] for line in backend.get_logs(run["id"]))
+    assert "s3cret" not in " ".join(psutil.Process(process.pid).cmdline())  # not shown to `ps`
+
+
+def _hello_flow_without_greeting() -> str:
+    """hello-flow whose run config sets no GREETING: the agent's environment gives it."""
+    from jupyter_flows.backend import Client
+    from jupyter_flows.run_configs import LocalRun
+
+    flow = hello_flow()
+    flow.run_config = LocalRun()
+    Client().create_project("tutorial")
+    return flow.register(project_name="tutorial")
+
+
+def test_a_managed_agent_mode_that_does_not_exist_is_refused_naming_the_modes(backend):
+    with pytest.raises(ConfigurationError, match=r"'sometimes' is not a mode; use one of auto, always, off"):
+        ManagedAgent(backend, mode="sometimes")
 
 
 @configured(agent="always", agent_restart_delay=0.2)

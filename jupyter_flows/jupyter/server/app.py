@@ -32,7 +32,8 @@ class JupyterFlows(ExtensionApp):
                  help="The agent this server manages: 'auto' starts one when no live agent serves the backend, "
                       "'always' starts one, 'off' starts one only when a user asks (the panel's Start button).")
     agent_labels = List(Unicode(), config=True, help="Labels of the managed agent (the host name is added).")
-    agent_env = Dict(value_trait=Unicode(), config=True, help="Environment variables for every run of the managed agent.")
+    agent_env = Dict(value_trait=Unicode(), config=True, help="Environment variables of the managed agent, which every run it starts inherits "
+                              "(a run config's env wins).")
     agent_concurrency = Integer(None, allow_none=True, min=1, config=True,
                                 help="How many runs the managed agent runs at once at most (no limit by default).")
     agent_restart_delay = Float(1.0, min=0.05, config=True,

@@ -31,6 +31,7 @@ from ... import config
 from ...agent.background import start_agent_process, stop_agent_process
 from ...agent.local import _last_line
 from ...exceptions import ConfigurationError, JupyterFlowsError
+from ...run_configs import validate_env
 
 log = logging.getLogger("jupyter_flows.server")
 
@@ -63,7 +64,9 @@ class ManagedAgent:
                  check_interval: float = 2.0):
         self.backend = backend
         self.mode = check_mode(mode)
-        self.options = _agent_options(labels, env, concurrency)
+        self.options = _agent_options(labels, concurrency)
+        # In the agent's environment, which its runs inherit, not on its command line, which `ps` shows anyone.
+        self.env = validate_env(dict(env or {}))
         self.restart_delay = restart_delay
         self.max_restart_delay = max_restart_delay
         self.check_interval = check_interval
@@ -192,7 +195,7 @@ class ManagedAgent:
             with open(log_path, "ab") as out:
                 # its own session: a Ctrl-C in the server's terminal goes to the server, which stops it
                 process = start_agent_process(*self.options, "--agent-id", agent_id, "--managed-by", self.server_id,
-                                              out=out, new_session=True)
+                                              out=out, env={**os.environ, **self.env}, new_session=True)
         except OSError as exc:  # no fork, no disk space: this machine's trouble, tried again later
             self._back_off(f"could not start an agent: {exc}")
             return
@@ -210,13 +213,11 @@ class ManagedAgent:
             time.sleep(0.1)
 
 
-def _agent_options(labels: Iterable[str], env: Mapping[str, str] | None, concurrency: int | None) -> list[str]:
+def _agent_options(labels: Iterable[str], concurrency: int | None) -> list[str]:
     """The command-line options of ``agent local start`` for the server's settings."""
     options = []
     for label in labels:
         options += ["--label", label]
-    for name, value in (env or {}).items():
-        options += ["--env", f"{name}={value}"]
     if concurrency is not None:
         options += ["--concurrency", str(concurrency)]
     return options
