@@ -26,8 +26,8 @@ from ..exceptions import ConfigurationError, JupyterFlowsError
 
 log = logging.getLogger("jupyter_flows.agent")
 
-#: Flow run states after which nothing runs any more.
-FINAL_STATES = frozenset({"Success", "Failed", "Cancelled"})
+#: Flow run states after which nothing runs any more (a Paused run waits for a person to resume it).
+FINAL_STATES = frozenset({"Success", "Failed", "Cancelled", "Paused"})
 
 
 class LockedListener(RunListener):
@@ -209,7 +209,6 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
     'Success'
     """
     from ..backend import Backend, BackendRecorder
-    from ..backend.limit_gate import TaskLimitGate
     from ..executors import executor_from_dict
 
     backend = backend or Backend()
@@ -242,8 +241,9 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
                                  listeners=[*listeners, recorder], flow_run_id=flow_run_id,
                                  context={"flow_run_name": run.get("name") or flow_run_id,
-                                          "limit_gate": TaskLimitGate(backend, flow_run_id)},
-                                 checkpoint=config.agent_checkpointing(), restart_from=recorded or None)
+                                          "limit_gate": _limit_gate(backend, flow_run_id, flow)},
+                                 checkpoint=config.agent_checkpointing(), restart_from=recorded or None,
+                                 task_states=_approved(flow, recorded))
             except JupyterFlowsError as exc:
                 return _fail(backend, flow_run_id, _describe(exc))
     except KeyboardInterrupt:
@@ -255,6 +255,29 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
         return _fail(backend, flow_run_id, f"flow run crashed: {_describe(exc)}")
     return _ensure_final(backend, flow_run_id, state.name if state.name in FINAL_STATES else "Failed",
                          state.message)
+
+
+def _limit_gate(backend, flow_run_id: str, flow):
+    """The run's concurrency-limit gate, its limited tags read now when the flow has tagged tasks.
+
+    Read here, the copy travels fresh with the tasks to process and dask workers.
+    """
+    from ..backend.limit_gate import TaskLimitGate
+
+    gate = TaskLimitGate(backend, flow_run_id)
+    if any(task.tags for task in flow.tasks):
+        gate.limited(())
+    return gate
+
+
+def _approved(flow, recorded: list[dict]) -> dict | None:
+    """``{task: Resume()}`` for the paused tasks a resume approved (recorded as Resume), so that they run."""
+    slugs = {record["task_slug"] for record in recorded if record["state"] == "Resume"}
+    if not slugs:
+        return None
+    from ..engine.state import Resume
+
+    return {task: Resume() for task, slug in flow.slugs.items() if slug in slugs}
 
 
 def _describe(exc: BaseException) -> str:
@@ -290,10 +313,20 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m jupyter_flows.agent.execute FLOW_RUN_ID", file=sys.stderr)
         return 2
+    install_interrupt_handlers()
+    return run_and_exit_code(args[0])
+
+
+def install_interrupt_handlers() -> None:
+    """SIGTERM and SIGINT stop the run like Ctrl-C (a run process's, or a warm process's given a run)."""
     signal.signal(signal.SIGTERM, _interrupt_once)
     signal.signal(signal.SIGINT, _interrupt_once)
+
+
+def run_and_exit_code(flow_run_id: str, backend=None) -> int:
+    """Run the flow run here; the exit code of its process (0 when it succeeded)."""
     try:
-        state = execute_flow_run(args[0])
+        state = execute_flow_run(flow_run_id, backend)
     except ConfigurationError as exc:  # a setting so bad that the backend cannot even be found
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,9 @@ and as offline as before.
 The gate keeps the set of limited tags and reads it again at most every
 :data:`REFRESH_S` seconds, so a task whose tags are not limited costs a set
 intersection, not a query. It crosses to process and dask workers as the
-backend's URL and the run id.
+backend's URL, the run id and its copy of the limited tags with the time it
+was read (wall clock, the same on the worker's machine to within a second or
+so), so a worker reads them again only once the copy is stale.
 """
 
 from __future__ import annotations
@@ -27,21 +29,21 @@ class TaskLimitGate:
 
     __slots__ = ("backend", "flow_run_id", "_limits", "_read_at")
 
-    def __init__(self, backend, flow_run_id: str):
+    def __init__(self, backend, flow_run_id: str, limits: dict | None = None, read_at: float = float("-inf")):
         self.backend = backend
         self.flow_run_id = flow_run_id
-        self._limits: dict[str, int] = {}
-        self._read_at = float("-inf")
+        self._limits: dict[str, int] = limits or {}
+        self._read_at = read_at
 
     def __getstate__(self):
-        return (self.backend, self.flow_run_id)
+        return (self.backend, self.flow_run_id, self._limits, self._read_at)
 
     def __setstate__(self, state) -> None:
         self.__init__(*state)
 
     def limited(self, tags) -> list[str]:
         """The tags among ``tags`` that have a limit (the copy read at most REFRESH_S ago)."""
-        now = time.monotonic()
+        now = time.time()
         if now - self._read_at > REFRESH_S:
             self._limits = self.backend.limited_tags()
             self._read_at = now

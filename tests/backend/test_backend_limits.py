@@ -153,16 +153,17 @@ FLOW_FILE = """
     def fast(i):
         return i
 
-    with Flow("limited", executor=LocalDaskExecutor(scheduler="threads", num_workers=4),
+    with Flow("limited", executor=LocalDaskExecutor(scheduler="{scheduler}", num_workers=4),
               storage=Script(__file__)) as flow:
         query.map(list(range(4)))
         fast.map(list(range(4)))
 """
 
 
-def test_a_limit_of_one_on_tag_db_runs_no_two_db_task_runs_at_once_across_processes(backend, tmp_path):
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_a_limit_of_one_on_tag_db_runs_no_two_db_task_runs_at_once_across_processes(backend, tmp_path, scheduler):
     script = tmp_path / "limited.py"
-    script.write_text(textwrap.dedent(FLOW_FILE))
+    script.write_text(textwrap.dedent(FLOW_FILE).replace("{scheduler}", scheduler))
     backend.create_project("tests")
     namespace: dict = {}
     exec(compile(script.read_text(), str(script), "exec"), {"__file__": str(script)}, namespace)
@@ -180,3 +181,16 @@ def test_a_limit_of_one_on_tag_db_runs_no_two_db_task_runs_at_once_across_proces
     assert len(spans) == 8
     assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
     assert backend.get_concurrency_limit("db")["in_use"] == 0
+
+
+def test_a_gate_shipped_to_a_worker_keeps_its_fresh_copy_of_the_limited_tags(backend, plain):
+    import pickle
+
+    backend.set_concurrency_limit("db", 1)
+    gate = TaskLimitGate(backend, _live_run(backend, plain)["id"])
+    assert gate.limited({"db"}) == ["db"]
+    backend.delete_concurrency_limit("db")
+    shipped = pickle.loads(pickle.dumps(gate))
+    assert shipped.limited({"db"}) == ["db"]  # no query: the copy is fresh
+    shipped._read_at -= 60  # once stale, it reads them again
+    assert shipped.limited({"db"}) == []
