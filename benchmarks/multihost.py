@@ -49,7 +49,8 @@ def _register(lab, backend) -> str:
     work.mkdir()
     repo = f"{lab.serve_git(served)}/bench.git"
     (work / "bench.py").write_text(textwrap.dedent(FLOW.format(repo=repo)))
-    for args, cwd in ((["init", "-q", "--bare", "-b", "main", "bench.git"], served), (["init", "-q", "-b", "main"], work),
+    for args, cwd in ((["init", "-q", "--bare", "-b", "main", "bench.git"], served),
+                      (["init", "-q", "-b", "main"], work),
                       (["add", "bench.py"], work),
                       (["-c", "user.email=b@example.com", "-c", "user.name=B", "commit", "-q", "-m", "bench"], work),
                       (["push", "-q", str(served / "bench.git"), "HEAD:main"], work)):

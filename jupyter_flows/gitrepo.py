@@ -62,7 +62,8 @@ def _git(args: list[str], doing: str, env: dict | None = None, cwd: str | None =
     except subprocess.TimeoutExpired:
         raise StorageError(f"cannot {doing}: git took longer than {TIMEOUT_S} s") from None
     if done.returncode != 0:
-        detail = mask_secrets(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+        lines = done.stderr.strip().splitlines()
+        detail = mask_secrets(lines[-1] if lines else f"exit {done.returncode}")
         raise StorageError(f"cannot {doing}: {detail}")
     return done.stdout
 

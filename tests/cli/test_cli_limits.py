@@ -11,7 +11,8 @@ from jupyter_flows.backend import Backend
 
 
 def test_a_tag_limit_is_set_shown_as_json_and_deleted():
-    assert jf("concurrency-limit", "set", "db", "2").stdout == "Concurrency limit of tag 'db' set to 2 (0 in use now).\n"
+    done = jf("concurrency-limit", "set", "db", "2")
+    assert done.stdout == "Concurrency limit of tag 'db' set to 2 (0 in use now).\n"
     jf("concurrency-limit", "set", "prod", "1", "--label")
     shown = json.loads(jf("concurrency-limit", "get", "--json").stdout)
     assert [(x["kind"], x["name"], x["limit"], x["in_use"]) for x in shown] == [("label", "prod", 1, 0),
