@@ -32,7 +32,7 @@ from ..exceptions import ConfigurationError, ContainerError
 from ..storage.docker import connect
 from ..storage.local import slugify
 from .local import LocalAgent, _Child
-from .notes import note_in_run_log
+from .notes import note_in_run_log, record_infrastructure
 
 log = logging.getLogger("jupyter_flows.agent")
 
@@ -151,6 +151,7 @@ class DockerAgent(LocalAgent):
             raise ContainerError(f"Docker could not start a container of image {image!r}: "
                                  f"{exc.explanation or exc}") from None
         log.info("started flow run %s (%s) in container %s (%s)", run.get("name"), run["id"], container.name, image)
+        record_infrastructure(self.backend, run["id"], f"container {container.name}")
         note_in_run_log(self.backend, run["id"], f"agent {self.agent_id} runs it in container {container.name} "
                                                  f"(image {image})")
         return ContainerProcess(container, log_path, run.get("name") or run["id"]), log_path

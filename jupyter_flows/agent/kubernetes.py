@@ -31,7 +31,7 @@ from ..exceptions import ConfigurationError, ContainerError
 from ..run_configs import run_config_from_dict
 from ..run_configs.kubernetes import KubernetesRun, check_job_template
 from .local import LocalAgent, _Child
-from .notes import note_in_run_log
+from .notes import note_in_run_log, record_infrastructure
 
 log = logging.getLogger("jupyter_flows.agent")
 
@@ -264,6 +264,7 @@ class KubernetesAgent(LocalAgent):
         log_path = config.runs_dir() / run["id"] / "process.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log.info("started flow run %s (%s) as Job %s", run.get("name"), run["id"], job["metadata"]["name"])
+        record_infrastructure(self.backend, run["id"], f"Job {self.namespace}/{job['metadata']['name']}")
         note_in_run_log(self.backend, run["id"], f"agent {self.agent_id} runs it as Job {job['metadata']['name']} "
                                                  f"in namespace {self.namespace}")
         return JobProcess(job["metadata"]["name"], self.namespace, self.core, self.batch, log_path,

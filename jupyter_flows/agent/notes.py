@@ -20,3 +20,11 @@ def note_in_run_log(backend, run_id: str, message: str) -> None:
         backend.write_logs(run_id, [{"level": "INFO", "timestamp": time.time(), "message": message}])
     except BackendError as exc:
         log.warning("could not add to the log of flow run %s: %s", run_id, exc)
+
+
+def record_infrastructure(backend, run_id: str, infrastructure: str) -> None:
+    """Record the run's container or Job on the run (a column the CLI and the Lab read, not a log line)."""
+    try:
+        backend.set_flow_run_infrastructure(run_id, infrastructure)
+    except BackendError as exc:
+        log.warning("could not record the infrastructure of flow run %s: %s", run_id, exc)

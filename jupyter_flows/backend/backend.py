@@ -26,10 +26,10 @@ from . import secrets as secrets_sql
 from . import schedules as schedules_sql
 from .connection import (check_database_file, database_file, display_url, migrate, open_engine,
                          transaction)
-from .runs import FINISHED_STATES, FLOW_RUN_STATES
+from .runs import FINISHED_STATES, FLOW_RUN_STATES, RESTING_STATES
 from .task_runs import LOG_COLUMNS, TASK_RUN_COLUMNS
 
-__all__ = ["Backend", "FINISHED_STATES", "FLOW_RUN_STATES", "LOG_COLUMNS", "TASK_RUN_COLUMNS"]
+__all__ = ["Backend", "FINISHED_STATES", "FLOW_RUN_STATES", "LOG_COLUMNS", "RESTING_STATES", "TASK_RUN_COLUMNS"]
 
 
 class Backend:
@@ -272,6 +272,16 @@ class Backend:
         with self._write(f"restart flow run {run_id!r}") as conn:
             return restarts.restart_flow_run(conn, run_id)
 
+    def resume_flow_run(self, run_id: str) -> dict:
+        """Approve the paused tasks of a Paused run and schedule it again, same id (a restart that resumes).
+
+        Its agent keeps the task runs that succeeded and lets the approved
+        ``manual_only`` tasks run. A run that is not Paused is refused
+        (:class:`~jupyter_flows.exceptions.RestartError` naming its state).
+        """
+        with self._write(f"resume flow run {run_id!r}") as conn:
+            return restarts.resume_flow_run(conn, run_id)
+
     def cancel_flow_run(self, run_id: str, message: str = "Cancelled by user") -> dict:
         """Mark a run Cancelled (its agent then stops its process); a finished run is left as is."""
         return self.set_flow_run_state(run_id, "Cancelled", message)
@@ -289,6 +299,15 @@ class Backend:
     def set_flow_run_output_path(self, run_id: str, path: str | None) -> dict:
         with self._write(f"set the output path of flow run {run_id!r}") as conn:
             return runs.set_output_path(conn, run_id, path)
+
+    def set_flow_run_infrastructure(self, run_id: str, infrastructure: str) -> None:
+        """Record where the run runs, as its agent names it (``container <name>``, ``Job <namespace>/<name>``).
+
+        A column rather than a log line, so that the CLI, the Client and the Lab
+        read it without parsing the log.
+        """
+        with self._write(f"record the infrastructure of flow run {run_id!r}") as conn:
+            runs.set_infrastructure(conn, run_id, infrastructure)
 
     def flow_run_states(self, run_ids: Iterable[str]) -> dict[str, str]:
         """``{run id: state}`` of several runs in one query (an agent watching its runs each poll)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..engine.state import State, state_from_dict
-from .backend import FINISHED_STATES, Backend
+from .backend import RESTING_STATES, Backend
 
 
 class Client:
@@ -70,6 +70,14 @@ class Client:
         that succeeded from their checkpoints. Returns the run's state (Scheduled).
         """
         return _state(self.backend.restart_flow_run(flow_run_id))
+
+    def resume_flow_run(self, flow_run_id: str) -> State:
+        """Approve a run paused for approval (``manual_only`` tasks) and run it again, same id.
+
+        What succeeded is kept; the paused tasks run, then what follows them.
+        A run that is not Paused is refused. Returns the run's state (Scheduled).
+        """
+        return _state(self.backend.resume_flow_run(flow_run_id))
 
     def get_flow_run_state(self, flow_run_id: str) -> State:
         return _state(self.backend.get_flow_run(flow_run_id))
@@ -161,6 +169,8 @@ class FlowRunView:
     end_time: float | None
     output_path: str | None
     scheduled_start_time: float | None
+    #: where an agent runs it: ``container <name>`` (Docker), ``Job <namespace>/<name>`` (Kubernetes)
+    infrastructure: str | None
     backend: Backend = field(repr=False)
     raw: dict = field(repr=False)
 
@@ -174,7 +184,7 @@ class FlowRunView:
             run_config=run["run_config"], state=_state(run), states=run["states"], agent_id=run["agent_id"],
             created=run["created"], start_time=run["start_time"], end_time=run["end_time"],
             output_path=run["output_path"], scheduled_start_time=run.get("scheduled_start_time"),
-            backend=backend, raw=run,
+            infrastructure=run.get("infrastructure"), backend=backend, raw=run,
         )
 
     def get_latest(self) -> "FlowRunView":
@@ -193,14 +203,14 @@ class FlowRunView:
         ]
 
     def wait(self, timeout: float | None = None, poll_interval: float = 0.2) -> "FlowRunView":
-        """Poll until the run has finished; returns the finished view.
+        """Poll until the run has finished or paused for approval; returns that view.
 
         Raises ``TimeoutError`` naming the run and its last state when
         ``timeout`` seconds pass first.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         view = self
-        while view.raw["state"] not in FINISHED_STATES:
+        while view.raw["state"] not in RESTING_STATES:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"flow run {view.name!r} ({view.flow_run_id}) did not finish within {timeout} s; "

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import time
+from pathlib import Path
 from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -23,11 +25,18 @@ from .projects import flow_query, flow_row, new_id
 from .schema import (flow_run_states, flow_runs, flows, limit_slots, logs, projects, task_run_results,
                      task_runs)
 
-FLOW_RUN_STATES = ("Scheduled", "Submitted", "Running", "Success", "Failed", "Cancelled")
+FLOW_RUN_STATES = ("Scheduled", "Submitted", "Running", "Paused", "Success", "Failed", "Cancelled")
 FINISHED_STATES = ("Success", "Failed", "Cancelled")
+#: A run whose tasks wait for approval (``manual_only``): no process runs it, nothing is lost, it is not
+#: finished; ``resume_flow_run`` schedules it again (see backend/restarts.py).
+PAUSED_STATE = "Paused"
+#: States in which nothing happens to a run until a person acts: finished, or paused for approval.
+RESTING_STATES = (*FINISHED_STATES, PAUSED_STATE)
 LIVE_STATES = ("Submitted", "Running")
 #: How many Scheduled runs a claim looks at per attempt before matching labels in Python.
 _CLAIM_WINDOW = 100
+#: The PostgreSQL channel on which a run that may be claimed now is announced (agent/wakeup.py listens).
+RUNS_CHANNEL = "jupyter_flows_runs"
 
 
 def check_state(state: str) -> None:
@@ -68,7 +77,39 @@ def create_flow_run(conn: Connection, flow_id: str | None, version_group_id: str
     }
     conn.execute(insert(flow_runs).values(**row))
     conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state=state, message=None, timestamp=now))
+    if state == "Scheduled" and (scheduled_start_time is None or scheduled_start_time <= now):
+        announce_runnable(conn)
     return flow_run(conn, run_id)
+
+
+def announce_runnable(conn: Connection) -> None:
+    """Wake the agents waiting for work: a run may be claimed now (they need not wait for their poll).
+
+    PostgreSQL delivers the NOTIFY when the transaction commits. On SQLite the
+    wake-up file's time is set (agents ``stat`` it); an agent woken before the
+    commit still sees the run, as its claim (``BEGIN IMMEDIATE``) waits for this
+    transaction's write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {RUNS_CHANNEL}")
+        return
+    path = wakeup_file(conn.engine.url.database)
+    if path is None:
+        return
+    try:
+        if not os.path.exists(path):
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        stamp = time.time_ns()  # explicit times keep full precision (the file system's clock is coarse)
+        os.utime(path, ns=(stamp, stamp))
+    except OSError:
+        pass  # agents still find the run at their next poll
+
+
+def wakeup_file(database: str | None) -> str | None:
+    """The file whose time announces new runs of the SQLite database ``database`` (``None``: in memory)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.fspath(Path(database).expanduser().resolve()) + "-wakeup"
 
 
 def claim_flow_run(conn: Connection, agent_id: str, offered: set,
@@ -132,6 +173,7 @@ def release_claim(conn: Connection, run_id: str, agent_id: str, reason: str) -> 
     if released:
         conn.execute(insert(flow_run_states).values(flow_run_id=run_id, state="Scheduled", message=message,
                                                     timestamp=time.time()))
+        announce_runnable(conn)
     return bool(released)
 
 
@@ -173,6 +215,12 @@ def set_output_path(conn: Connection, run_id: str, path: str | None) -> dict:
     if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id).values(output_path=path)).rowcount == 0:
         raise NotFoundError(f"no flow run with id {run_id!r}")
     return flow_run(conn, run_id)
+
+
+def set_infrastructure(conn: Connection, run_id: str, infrastructure: str) -> None:
+    if conn.execute(update(flow_runs).where(flow_runs.c.id == run_id)
+                    .values(infrastructure=infrastructure)).rowcount == 0:
+        raise NotFoundError(f"no flow run with id {run_id!r}")
 
 
 def list_flow_runs(conn: Connection, flow_id: str | None, project_id: str | None,
@@ -292,6 +340,7 @@ def flow_run_dict(row, states: list | None) -> dict:
         "output_path": row["output_path"],
         "scheduled_start_time": row["scheduled_start_time"],
         "parent_flow_run_id": row.get("parent_flow_run_id"),
+        "infrastructure": row.get("infrastructure"),
     }
     if states is not None:
         run["states"] = states
