@@ -127,7 +127,7 @@ async def test_nul_bytes_and_5000_character_paths_in_a_register_request_are_a_40
 
 @pytest.mark.parametrize("path,body,expected", [
     (("flow-runs",), {"flow_id": "f", "parameter": {"n": 1}},
-     "unknown field 'parameter' in the request body; accepted fields: flow_id, parameters, labels, run_name"),
+     "unknown field 'parameter' in the request body; accepted fields: flow_id, parameters, labels, run_name, run_config"),
     (("notebooks", "register"), {"path": "a.ipynb", "project": "p", "output": "runs"},
      "unknown field 'output' in the request body; accepted fields: path, project, name, output_dir"),
 ])

@@ -145,6 +145,29 @@ def string_list(data: dict, key: str) -> list[str] | None:
     return value
 
 
+def run_config(data: dict, key: str) -> dict | None:
+    """An optional run config override (``{"type": "DockerRun", "image": ..., "env": {...}}``), checked whole.
+
+    Absent or null keeps the flow's own. The dict is rebuilt as a run config
+    (``run_config_from_dict``, the check every run config gets) and stored as
+    that run config writes itself, so the run's agent reads exactly what was
+    checked; a bad value is refused naming the option (a memory of ``"12XB"``).
+    """
+    from ...exceptions import ConfigurationError
+    from ...run_configs import run_config_from_dict
+
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest(f"{key!r} must be a JSON object with a 'type' (UniversalRun, LocalRun, DockerRun, "
+                         f"KubernetesRun) and its options, got {_short(value)}")
+    try:
+        return run_config_from_dict(value).to_dict()
+    except (ConfigurationError, TypeError) as exc:
+        raise BadRequest(f"{key!r} is not a valid run config: {_clip(str(exc), 300)}") from None
+
+
 def notebook_path(root_dir: str | Path, relative: str) -> Path:
     """The notebook at ``relative`` under the server's root, refusing anything that leaves the root.
 

@@ -139,7 +139,7 @@ class FlowsHandler(FlowsAPIHandler):
 
 class FlowRunsHandler(FlowsAPIHandler):
     """``GET flow-runs?flow_id=&project=&state=&limit=&offset=`` (newest first, with ``waiting_reason``);
-    ``POST flow-runs`` starts one."""
+    ``POST flow-runs`` starts one, with the flow's run config or a ``run_config`` override for this run."""
 
     @web.authenticated
     @authorized
@@ -160,13 +160,15 @@ class FlowRunsHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.checked(checks.json_object, self.request.body, ("flow_id", "parameters", "labels", "run_name"))
+        body = self.checked(checks.json_object, self.request.body,
+                            ("flow_id", "parameters", "labels", "run_name", "run_config"))
         flow_id = self.checked(checks.text, body, "flow_id", required=True)
         parameters = self.checked(checks.mapping, body, "parameters")
         labels = self.checked(checks.string_list, body, "labels")
         run_name = self.checked(checks.text, body, "run_name", required=False)
+        run_config = self.checked(checks.run_config, body, "run_config")
         run = await self.call(self.backend.create_flow_run, flow_id=flow_id, parameters=parameters,
-                              labels=labels, run_name=run_name)
+                              labels=labels, run_name=run_name, run_config=run_config)
         reasons = await self.call(self.backend.waiting_reasons, [run])
         self.reply(views.flow_run(run, reasons), status=201)
 
