@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from ..core.parameter import Parameter
 from ..core.task import Constant
@@ -24,6 +25,9 @@ from .task_runner import TaskRun
 KEPT_STATES = frozenset({"Success", "Cached", "Skipped"})
 
 Kept = dict  # {(task slug, map index or None): TaskRun}
+
+#: Threads reading a restarted run's checkpoints.
+READ_THREADS = 8
 
 
 def checkpoint_results(flow, checkpointing: bool) -> dict:
@@ -59,36 +63,43 @@ def kept_from_state(flow, state: State) -> Kept:
 
 
 def kept_from_records(flow, records: list[dict], results: dict, log: Callable[[int, str], None]) -> Kept:
-    """The successful task runs recorded in the backend whose checkpoints read; ``log`` says why others rerun."""
+    """The successful task runs recorded in the backend whose checkpoints read; ``log`` says why others rerun.
+
+    The checkpoints are read by a few threads: opening a file waits on the disk, not the CPU.
+    """
     tasks = {slug: task for task, slug in flow.slugs.items() if not isinstance(task, (Parameter, Constant))}
-    kept: Kept = {}
-    for record in records:
-        task = tasks.get(record["task_slug"])
-        index = record["map_index"]
-        if task is None or record["state"] not in KEPT_STATES:
-            continue
-        index = None if index is None or index < 0 else index
-        run = _read_kept(flow, task, record, index, results, log)
-        if run is not None:
-            kept[(record["task_slug"], index)] = run
+    wanted = [(tasks[r["task_slug"]], r) for r in records
+              if r["state"] in KEPT_STATES and r["task_slug"] in tasks]
+    readers: dict = {}  # one Result per task, so that each resolves its directory once
+    for task, _ in wanted:
+        if task not in readers:
+            readers[task] = results.get(task) or task.result or flow.result or LocalResult()
+    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="jupyter-flows-restart") as pool:
+        runs = pool.map(lambda item: _read_kept(item[0], item[1], readers[item[0]]), wanted)
+        kept: Kept = {}
+        for (task, record), (run, why) in zip(wanted, runs):
+            if run is not None:
+                kept[(record["task_slug"], run.map_index)] = run
+            else:
+                log(logging.WARNING, why)
     return kept
 
 
-def _read_kept(flow, task, record: dict, index, results: dict, log) -> TaskRun | None:
+def _read_kept(task, record: dict, result) -> tuple[TaskRun | None, str | None]:
+    """The kept run of ``record`` with its result read back, or ``(None, why it runs again)``."""
+    index = record["map_index"]
+    index = None if index is None or index < 0 else index
     name = task.name if index is None else f"{task.name}[{index}]"
     state = state_from_dict({"type": record["state"], "message": record.get("message")})
     location = record.get("result_location")
     if location is None:
         if record["state"] == "Skipped":  # nothing to read: a skipped task has no result
             return TaskRun(record["task_slug"], task.name, index, state, record.get("start_time"),
-                           record.get("end_time"), record.get("attempts") or 0)
-        log(logging.WARNING, f"Task {name!r} runs again: its result was not checkpointed")
-        return None
-    result = results.get(task) or task.result or flow.result or LocalResult()
+                           record.get("end_time"), record.get("attempts") or 0), None
+        return None, f"Task {name!r} runs again: its result was not checkpointed"
     try:
         state.result = result.read(location)
     except ResultError as exc:
-        log(logging.WARNING, f"Task {name!r} runs again: {exc}")
-        return None
+        return None, f"Task {name!r} runs again: {exc}"
     return TaskRun(record["task_slug"], task.name, index, state, record.get("start_time"), record.get("end_time"),
-                   record.get("attempts") or 0, location=location)
+                   record.get("attempts") or 0, location=location), None

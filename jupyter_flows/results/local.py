@@ -26,14 +26,18 @@ class LocalResult(Result):
         super().__init__(location=location, serializer=serializer)
         self._dir = None if dir is None else os.path.expanduser(os.fspath(dir))
         self._made: set[str] = set()  # directories this process already created: no mkdir per result
+        self._root: str | None = None  # the default dir, resolved at first use
 
     @property
     def dir(self) -> Path:
-        """The root directory (resolved when used, so that the default follows ``JUPYTER_FLOWS_HOME``)."""
-        return Path(self._dir) if self._dir is not None else config.results_dir()
+        """The root directory; the default follows ``JUPYTER_FLOWS_HOME`` as it is when first used."""
+        return Path(self._dir or self._root or config.results_dir())
 
     def path(self, location: str) -> str:
-        return f"{self._dir if self._dir is not None else _default_dir()}/{location}"
+        root = self._dir or self._root
+        if root is None:  # read the environment once, not per result (os.environ is slow to ask)
+            root = self._root = str(config.results_dir())
+        return f"{root}/{location}"
 
     def write_bytes(self, location: str, data: bytes) -> None:
         path = self.path(location)
@@ -59,19 +63,9 @@ class LocalResult(Result):
         return self.path(location)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_made": set()}  # another process has created nothing yet
+        # another process has created nothing yet, and resolves the default dir in its own environment
+        return {**self.__dict__, "_made": set(), "_root": None}
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "LocalResult", "dir": self._dir, "location": self.location}
 
-
-_default_dirs: dict[tuple, str] = {}
-
-
-def _default_dir() -> str:
-    """``config.results_dir()`` as text, remembered per value of the variables it reads (no Path per result)."""
-    key = (os.environ.get("JUPYTER_FLOWS_RESULTS_DIR"), os.environ.get("JUPYTER_FLOWS_HOME"))
-    root = _default_dirs.get(key)
-    if root is None:
-        root = _default_dirs[key] = str(config.results_dir())
-    return root
