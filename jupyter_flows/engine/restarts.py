@@ -27,7 +27,7 @@ KEPT_STATES = frozenset({"Success", "Cached", "Skipped"})
 Kept = dict  # {(task slug, map index or None): TaskRun}
 
 #: Threads reading a restarted run's checkpoints.
-READ_THREADS = 8
+READ_THREADS = 4
 
 
 def checkpoint_results(flow, checkpointing: bool) -> dict:
