@@ -1,12 +1,20 @@
-"""Per-task overhead of jupyter-flows next to plain dask, on the same schedulers, in one run.
+"""Per-task overhead of jupyter-flows next to dask on the same schedulers and the same graphs.
 
-    python -m benchmarks.overhead            # the full table (about two minutes on 2 cores)
-    python -m benchmarks.overhead --quick    # smaller sizes, for a smoke check
+    python -m benchmarks.overhead --quick    # smaller sizes: about 2 minutes on 2 busy cores
+    python -m benchmarks.overhead            # the README's table: about 12 minutes on 2 busy cores
+    python -m benchmarks.overhead --json now.json --compare before.json
 
-Each row runs one workload twice, once as a jupyter-flows flow and once as the
-same graph in plain dask (or a plain loop), and prints the wall-clock per task
-in microseconds and the peak Python memory allocated while it ran
-(tracemalloc, measured in a second pass so tracing does not skew the timings).
+Every row runs the flow and its peer alternately (5 times each, 3 with
+``--quick``) in this process and prints median microseconds per task with
+their range, and the median of the per-pair ratios with its range. The
+peers hand dask's scheduler a ready-made graph of the same shape (a map, a
+chain, a wide fan-in) calling the same function, so a ratio is what
+jupyter-flows adds on top of dask: task-run states, context, triggers,
+retries and captured logs. ``dask.delayed`` rows show what building the same
+work from delayed objects costs; its runs grow faster than linearly, so its
+largest size is skipped with a note when predicted to take too long.
+A memory table gives the Python memory a LocalExecutor run keeps per finished
+task run (its state and record, beyond the result) and its peak per task.
 """
 
 from __future__ import annotations
@@ -14,16 +22,17 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-import json
+import logging
 import os
 import time
 import tracemalloc
-from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import dask
+import dask.multiprocessing
 import dask.threaded
 
+from benchmarks import harness
 from jupyter_flows import Flow, task
 from jupyter_flows.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 
@@ -32,14 +41,21 @@ def noop(x):
     return x
 
 
+def collect(values):
+    return len(values)
+
+
 def nap(x):
     time.sleep(1)
     return x
 
 
 noop_task = task(noop, name="noop")
+collect_task = task(collect, name="collect")
 nap_task = task(nap, name="nap")
 
+
+# -- the flows ---------------------------------------------------------------------------------
 
 def mapped_flow(n: int) -> Flow:
     with Flow(f"map-{n}") as flow:
@@ -55,35 +71,10 @@ def chain_flow(n: int) -> Flow:
     return flow
 
 
-def demo_flow() -> Flow:
-    with Flow("parallel-demo") as flow:
-        nap_task.map(["Arthur", "Ford", "Marvin"])
+def fan_in_flow(n: int) -> Flow:
+    with Flow(f"fan-in-{n}") as flow:
+        collect_task(noop_task.map(list(range(n))))
     return flow
-
-
-def plain_map(n: int, scheduler: str, **kwargs) -> Callable[[], object]:
-    return lambda: dask.compute(*[dask.delayed(noop)(i) for i in range(n)], scheduler=scheduler, **kwargs)
-
-
-def raw_graph_map(n: int, get: Callable, **kwargs) -> Callable[[], object]:
-    """The scheduler alone: a ready-made graph dict, no dask.delayed objects to build or merge."""
-    def run():
-        graph = {("noop", i): (noop, i) for i in range(n)}
-        return get(graph, list(graph), **kwargs)
-    return run
-
-
-def plain_chain(n: int, scheduler: str) -> Callable[[], object]:
-    def run():
-        value = dask.delayed(noop)(0)
-        for _ in range(n - 1):
-            value = dask.delayed(noop)(value)
-        return value.compute(scheduler=scheduler)
-    return run
-
-
-def plain_loop_map(n: int) -> Callable[[], object]:
-    return lambda: [noop(i) for i in range(n)]
 
 
 def flow_runner(flow: Flow, executor) -> Callable[[], object]:
@@ -94,114 +85,147 @@ def flow_runner(flow: Flow, executor) -> Callable[[], object]:
     return run
 
 
-def measure(fn: Callable[[], object], memory: bool) -> tuple[float, float | None]:
-    gc.collect()
-    started = time.perf_counter()
-    fn()
-    wall = time.perf_counter() - started
-    peak = None
-    if memory:
-        gc.collect()
-        tracemalloc.start()
-        fn()
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-    return wall, peak
+# -- the same graphs, handed to dask directly ---------------------------------------------------
+
+def map_graph(n: int) -> dict:
+    return {("noop", i): (noop, i) for i in range(n)}
 
 
-def rows(quick: bool):
-    """(workload, n, jupyter-flows callable, peer name, peer callable, memory?)"""
-    sizes_local = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
-    sizes_pool = [1_000] if quick else [1_000, 10_000]
-    for n in sizes_local:
-        # tracemalloc slows a 100,000-task run of plain dask to minutes: memory up to 10,000
-        yield ("map, LocalExecutor", n, flow_runner(mapped_flow(n), LocalExecutor()),
-               "dask sync", plain_map(n, "sync"), n <= 10_000)
-    for n in sizes_pool:
-        yield ("map, LocalDaskExecutor threads", n, flow_runner(mapped_flow(n), LocalDaskExecutor(num_workers=2)),
-               "dask threads", plain_map(n, "threads", num_workers=2), True)
-    for n in sizes_pool:
-        yield ("map, LocalDaskExecutor threads", n, flow_runner(mapped_flow(n), LocalDaskExecutor(num_workers=2)),
-               "dask.threaded.get, raw graph", raw_graph_map(n, dask.threaded.get, num_workers=2), False)
-    for n in sizes_pool:
-        yield ("map, LocalDaskExecutor processes", n,
-               flow_runner(mapped_flow(n), LocalDaskExecutor("processes", num_workers=2)),
-               "dask processes, chunksize=1", plain_map(n, "processes", num_workers=2, chunksize=1), False)
-    yield ("chain, LocalExecutor", 1_000, flow_runner(chain_flow(1_000), LocalExecutor()),
-           "dask sync", plain_chain(1_000, "sync"), True)
-    yield ("chain, LocalDaskExecutor threads", 1_000, flow_runner(chain_flow(1_000), LocalDaskExecutor()),
-           "dask threads", plain_chain(1_000, "threads"), True)
+def chain_graph(n: int) -> dict:
+    graph = {("noop", 0): (noop, 0)}
+    for i in range(1, n):
+        graph[("noop", i)] = (noop, ("noop", i - 1))
+    return graph
 
 
-def distributed_rows(n: int):
+def fan_in_graph(n: int) -> dict:
+    graph = map_graph(n)
+    graph["collect"] = (collect, list(graph))
+    return graph
+
+
+def raw(get: Callable, make_graph: Callable[[int], dict], n: int, **kwargs) -> Callable[[], object]:
+    """The scheduler alone on a ready-made graph, built inside the timing as the flow builds its own."""
+    def run():
+        graph = make_graph(n)
+        return get(graph, list(graph), **kwargs)
+    return run
+
+
+def delayed_map(n: int, scheduler: str, **kwargs) -> Callable[[], object]:
+    return lambda: dask.compute(*[dask.delayed(noop)(i) for i in range(n)], scheduler=scheduler, **kwargs)
+
+
+SHAPES = {"map": (mapped_flow, map_graph), "chain": (chain_flow, chain_graph), "fan-in": (fan_in_flow, fan_in_graph)}
+
+
+# -- the rows ----------------------------------------------------------------------------------
+
+def local_rows(quick: bool, repeats: int) -> Iterator[harness.Row]:
+    pool = LocalDaskExecutor(num_workers=2)
+    processes = LocalDaskExecutor("processes", num_workers=2)
+    sizes = [1_000, 10_000] if quick else [10_000, 100_000, 1_000_000]
+    for n in sizes:
+        yield harness.Row("map, LocalExecutor", n, flow_runner(mapped_flow(n), LocalExecutor()),
+                          "dask.get (sync), same graph", raw(dask.get, map_graph, n), repeats, budget_s=90)
+    for shape, sizes in (("map", [1_000, 10_000] if quick else [10_000, 100_000]),
+                         ("chain", [1_000]), ("fan-in", [1_000] if quick else [10_000])):
+        make_flow, make_graph = SHAPES[shape]
+        for n in sizes:
+            yield harness.Row(f"{shape}, LocalDaskExecutor threads (2)", n, flow_runner(make_flow(n), pool),
+                              "dask.threaded.get (2), same graph",
+                              raw(dask.threaded.get, make_graph, n, num_workers=2), repeats, budget_s=90)
+    for n in [1_000] if quick else [10_000, 100_000]:
+        yield harness.Row("map, LocalDaskExecutor threads (2)", n, flow_runner(mapped_flow(n), pool),
+                          "dask.delayed, threads (2)", delayed_map(n, "threads", num_workers=2), repeats,
+                          budget_s=40)
+    n = 1_000 if quick else 5_000
+    yield harness.Row("map, LocalDaskExecutor processes (2)", n, flow_runner(mapped_flow(n), processes),
+                      "dask.multiprocessing.get (2), chunksize=1, same graph",
+                      raw(dask.multiprocessing.get, map_graph, n, num_workers=2, chunksize=1), repeats,
+                      budget_s=60)
+
+
+def distributed_rows(repeats: int) -> Iterator[harness.Row]:
+    """DaskExecutor on one LocalCluster of 2 worker processes, against the same cluster's client."""
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        def plain():
-            futures = client.map(noop, range(n), pure=False)
-            client.gather(futures)
+        executor = DaskExecutor(address=cluster.scheduler_address)
+        n = 1_000
+        yield harness.Row("map, DaskExecutor (LocalCluster 2x1)", n, flow_runner(mapped_flow(n), executor),
+                          "client.map", lambda: client.gather(client.map(noop, range(n), pure=False)),
+                          repeats, budget_s=60)
+        for shape, n in (("map", 1_000), ("chain", 200), ("fan-in", 1_000)):
+            make_flow, make_graph = SHAPES[shape]
+            yield harness.Row(f"{shape}, DaskExecutor (LocalCluster 2x1)", n, flow_runner(make_flow(n), executor),
+                              "client.get, same graph", raw(client.get, make_graph, n), repeats, budget_s=60)
 
-        ours = flow_runner(mapped_flow(n), DaskExecutor(address=cluster.scheduler_address))
-        yield ("map, DaskExecutor (LocalCluster 2x1)", n, ours, "distributed client.map", plain, False)
 
-
-def demo_rows():
-    ideal = 1.0
+def demo_rows(repeats: int) -> Iterator[tuple[str, float, float, list]]:
+    """Three tasks sleeping 1 s each: what each executor adds to wall time (median of ``repeats``)."""
+    with Flow("parallel-demo") as flow:
+        nap_task.map(["Arthur", "Ford", "Marvin"])
     executors = {
-        "LocalDaskExecutor threads, 3 workers": LocalDaskExecutor(num_workers=3),
-        "LocalDaskExecutor processes, 3 workers": LocalDaskExecutor("processes", num_workers=3),
-        "DaskExecutor temporary LocalCluster 3x1": DaskExecutor(cluster_kwargs={"n_workers": 3,
-                                                                                "threads_per_worker": 1}),
+        "LocalDaskExecutor threads, 3 workers": (LocalDaskExecutor(num_workers=3), 1.0),
+        "LocalDaskExecutor processes, 3 workers": (LocalDaskExecutor("processes", num_workers=3), 1.0),
+        "DaskExecutor temporary LocalCluster 3x1": (
+            DaskExecutor(cluster_kwargs={"n_workers": 3, "threads_per_worker": 1}), 1.0),
+        "LocalExecutor (serial)": (LocalExecutor(), 3.0),
     }
-    flow = demo_flow()
-    for name, executor in executors.items():
-        flow_runner(flow, executor)()  # warm: imports, forkserver
-        wall, _ = measure(flow_runner(flow, executor), memory=False)
-        yield name, wall, ideal
-    wall, _ = measure(flow_runner(flow, LocalExecutor()), memory=False)
-    yield "LocalExecutor (serial, ideal 3 s)", wall, 3.0
+    for name, (executor, ideal) in executors.items():
+        run = flow_runner(flow, executor)
+        run()  # warm: imports, forkserver
+        walls = sorted(harness.timed(run) for _ in range(repeats))
+        yield name, walls[len(walls) // 2], ideal, walls
+
+
+def memory_per_task(n: int) -> dict:
+    """Python memory a LocalExecutor run of ``n`` mapped no-ops keeps per finished task run, and its peak.
+
+    The inputs are built before tracing starts and the results are those same
+    objects, so what is counted is the run's own bookkeeping.
+    """
+    flow = mapped_flow(n)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    state = flow.run(executor=LocalExecutor())
+    gc.collect()
+    kept, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert state.is_successful(), state
+    return {"tasks": n, "kept_bytes_per_task": (kept - before) / n, "peak_bytes_per_task": (peak - before) / n}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes for a smoke check")
-    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and 3 repeats, for a smoke check")
+    harness.add_arguments(parser)
     args = parser.parse_args()
-
-    import logging
-
+    repeats = 3 if args.quick else 5
     logging.getLogger("jupyter_flows.flow_run").setLevel(logging.WARNING)
-    results = []
-    print(f"cores: {os.cpu_count()}  dask {dask.__version__}")
-    print("| workload | tasks | jupyter-flows µs/task | peer | peer µs/task | ratio | jupyter-flows peak MB | peer peak MB |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|")
-    all_rows = itertools.chain(rows(args.quick), distributed_rows(1_000))  # lazy: the cluster lives in its generator
-    for name, n, ours, peer_name, peer, memory in all_rows:
-        if n <= 10_000:  # warm-up: imports and pools, for both sides
-            peer()
-            ours()
-        our_wall, our_peak = measure(ours, memory)
-        peer_wall, peer_peak = measure(peer, memory)
-        row = {
-            "workload": name, "tasks": n, "ours_us": our_wall / n * 1e6, "peer": peer_name,
-            "peer_us": peer_wall / n * 1e6, "ratio": our_wall / peer_wall,
-            "ours_peak_mb": our_peak, "peer_peak_mb": peer_peak,
-        }
-        results.append(row)
-        mem = (f"{our_peak:.1f}", f"{peer_peak:.1f}") if memory else ("-", "-")
-        print(f"| {name} | {n:,} | {row['ours_us']:.0f} | {peer_name} | {row['peer_us']:.0f} | "
-              f"{row['ratio']:.2f} | {mem[0]} | {mem[1]} |", flush=True)
+    started = time.perf_counter()
+    print(f"cores: {os.cpu_count()}  dask {dask.__version__}  load average {os.getloadavg()[0]:.1f}\n")
+    # chained lazily: the cluster starts once the local rows are done, and closes after its rows
+    results = harness.run_rows(itertools.chain(local_rows(args.quick, repeats), distributed_rows(repeats)))
 
-    print()
-    print("| parallel demo (3 tasks sleeping 1 s) | wall s | ideal s | over ideal s |")
-    print("|---|---:|---:|---:|")
-    for name, wall, ideal in demo_rows():
-        results.append({"workload": f"demo: {name}", "wall_s": wall, "ideal_s": ideal})
-        print(f"| {name} | {wall:.2f} | {ideal:.0f} | {wall - ideal:+.2f} |", flush=True)
+    print("\n| parallel demo (3 tasks sleeping 1 s) | wall s, median (range) | ideal s |\n|---|---:|---:|")
+    demos = []
+    for name, wall, ideal, walls in demo_rows(1 if args.quick else 3):
+        demos.append({"executor": name, "wall_s": wall, "wall_s_range": [walls[0], walls[-1]], "ideal_s": ideal})
+        print(f"| {name} | {wall:.2f} ({walls[0]:.2f}–{walls[-1]:.2f}) | {ideal:.0f} |", flush=True)
+
+    memory = memory_per_task(10_000 if args.quick else 100_000)
+    print(f"\nLocalExecutor, {memory['tasks']:,} mapped no-ops: {memory['kept_bytes_per_task']:.0f} bytes kept "
+          f"per finished task run, peak {memory['peak_bytes_per_task']:.0f} bytes per task")
+    total = time.perf_counter() - started
+    print(f"\nwhole run: {total / 60:.1f} min")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+        harness.write_json(args.json, results, {"demo": demos, "memory": memory, "total_s": total})
+    if args.compare:
+        print("\n" + "\n".join(harness.compare(args.compare, results)))
 
 
 if __name__ == "__main__":

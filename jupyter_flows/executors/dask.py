@@ -189,8 +189,11 @@ class DaskExecutor(Executor):
         futures = self._client.get(graph, keys, sync=False)
         for key in keys:
             on_start(key)
-        for future in as_completed(futures):
-            on_done(future.key, future.result())
+        # Results come back a batch of finished futures at a time, one round trip per batch
+        # rather than one per task run.
+        for batch in as_completed(futures).batches():
+            for future, result in zip(batch, self._client.gather(batch)):
+                on_done(future.key, result)
         del futures
 
     def to_dict(self) -> dict:
