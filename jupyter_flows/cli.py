@@ -35,10 +35,11 @@ from .terminal import local_time as _time
 
 #: The backend's flow run states (``jupyter_flows.backend.FLOW_RUN_STATES``, not imported here so
 #: that ``--help`` does not load the database libraries).
-RUN_STATES = ("Scheduled", "Submitted", "Running", "Success", "Failed", "Cancelled")
-FINAL_STATES = ("Success", "Failed", "Cancelled")
+RUN_STATES = ("Scheduled", "Submitted", "Running", "Paused", "Success", "Failed", "Cancelled")
+#: States after which a watch stops: nothing happens until a person acts (a Paused run waits for a resume).
+FINAL_STATES = ("Success", "Failed", "Cancelled", "Paused")
 STATE_STYLES = {"Success": "green", "Failed": "red", "Cancelled": "grey50", "Running": "cyan",
-                "Submitted": "yellow", "Scheduled": "dark_orange"}
+                "Submitted": "yellow", "Scheduled": "dark_orange", "Paused": "magenta"}
 
 
 class InputError(click.ClickException):
@@ -388,11 +389,13 @@ def agent_local() -> None:
               help="A directory put on the runs' PYTHONPATH (repeatable).")
 @click.option("--no-scheduler", is_flag=True,
               help="Do not run the scheduler service in this agent (another agent or `scheduler start` does).")
+@click.option("--warm", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Run processes kept started ahead, so a claimed run starts at once (0: none).")
 @click.option("--agent-id", default=None, hidden=True, help="The id to register with (a Jupyter server names its agent).")
 @click.option("--managed-by", default=None, hidden=True, help="What started this agent, as its record says.")
 def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency: int | None,
                       no_hostname_label: bool, import_paths: tuple[str, ...], no_scheduler: bool,
-                      agent_id: str | None = None, managed_by: str | None = None) -> None:
+                      warm: int = 1, agent_id: str | None = None, managed_by: str | None = None) -> None:
     """Start a local agent; Ctrl-C stops it and the runs it started."""
     from .agent.local import LocalAgent
 
@@ -410,7 +413,7 @@ def agent_local_start(env: tuple[str, ...], labels: tuple[str, ...], concurrency
     try:
         local_agent = LocalAgent(labels=labels, env=agent_env, concurrency=concurrency, agent_id=agent_id,
                                  hostname_label=not no_hostname_label, import_paths=import_paths,
-                                 scheduler=not no_scheduler)
+                                 scheduler=not no_scheduler, warm=warm)
         local_agent.managed_by = managed_by
         local_agent.start()
     finally:
@@ -515,6 +518,15 @@ def restart(flow_run_id: str) -> None:
     """Run failed or cancelled flow run FLOW_RUN_ID again: tasks that succeeded keep their results."""
     run = _backend().restart_flow_run(flow_run_id)
     click.echo(f"Flow run {run['name']!r} ({run['id']}) is {run['state']}: an agent reruns what did not succeed.")
+
+
+@cli.command()
+@click.argument("flow_run_id")
+def resume(flow_run_id: str) -> None:
+    """Approve Paused flow run FLOW_RUN_ID: its manual_only tasks run, what succeeded is kept."""
+    run = _backend().resume_flow_run(flow_run_id)
+    click.echo(f"Flow run {run['name']!r} ({run['id']}) is {run['state']}: an agent runs the approved tasks "
+               "and what follows them.")
 
 
 # -- demo ----------------------------------------------------------------------------------------

@@ -253,6 +253,8 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
         return _fail(backend, flow_run_id, str(exc))
     except Exception as exc:
         return _fail(backend, flow_run_id, f"flow run crashed: {_describe(exc)}")
+    if not state.is_finished():  # tasks wait for approval: the recorder wrote Paused, a resume may follow at once
+        return "Paused"
     return _ensure_final(backend, flow_run_id, state.name if state.name in FINAL_STATES else "Failed",
                          state.message)
 

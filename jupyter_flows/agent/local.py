@@ -230,7 +230,10 @@ class LocalAgent:
     def _settle(self, child: _Child, code: int) -> None:
         """Make sure the run of an ended process is in a final state, and say how it ended."""
         run = self.backend.get_flow_run(child.run_id)
-        if run["state"] not in FINAL_STATES:
+        # A run restarted or resumed since its process recorded the end (Scheduled again, or claimed by
+        # another agent) is a new attempt: this process's exit says nothing about it.
+        rescheduled = run["state"] == "Scheduled" or run["agent_id"] not in (None, self.agent_id)
+        if run["state"] not in FINAL_STATES and not rescheduled:
             message = child.stop_reason or f"flow run process {_exit_description(code)} before the run ended"
             tail = _last_line(child.log_path)
             if tail and not child.stop_reason:

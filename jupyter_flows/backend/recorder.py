@@ -142,8 +142,8 @@ class BackendRecorder(RunListener):
             raise self.write_error
         final = "Failed" if state.is_failed() else "Cancelled" if state.is_cancelled() else "Success"
         message = mask_secrets(state.message)
-        if not state.is_finished():  # paused tasks: resuming is only offered in memory so far
-            final, message = "Failed", f"{message} (a run of the backend cannot be resumed yet)"
+        if not state.is_finished():  # tasks wait for approval: the run rests Paused until resumed
+            final, message = "Paused", _waiting_message(state)
         if self._parent is not None:  # before the final state: a parent that sees it can read them
             self._keep_results(state)
         self.backend.set_flow_run_state(self.flow_run_id, final, message)
@@ -213,6 +213,16 @@ class BackendRecorder(RunListener):
                 f"cannot record this run of flow {flow.name!r}: {exc}. Register the flow first "
                 "(flow.register(project_name=...)) or pass BackendRecorder(flow_id=...)"
             ) from None
+
+
+def _waiting_message(state) -> str:
+    """The message of a run whose tasks wait for approval: which ones, and how to let them run."""
+    states = state.result if isinstance(state.result, dict) else {}
+    paused = sorted({task.name for task, task_state in states.items()
+                     if task_state.is_paused() or any(child.is_paused()
+                                                      for child in getattr(task_state, "map_states", ()) or ())})
+    return (f"Waiting for approval of {', '.join(map(repr, paused)) or 'a paused task'}: resume the run "
+            "to let them run (jupyter-flows resume RUN_ID)")
 
 
 class _BatchWriter:

@@ -201,17 +201,18 @@ def needs_approval():
     return "approved"
 
 
-def test_a_paused_run_of_the_backend_ends_failed_naming_the_paused_task(backend):
+def test_a_paused_run_of_the_backend_ends_paused_naming_the_paused_task(backend):
     from jupyter_flows.agent.execute import execute_flow_run
 
     with Flow("approval in the backend") as flow:
         needs_approval(upstream_tasks=[ok])
     backend.create_project("parity")
     run = backend.create_flow_run(flow_id=flow.register(project_name="parity"))
-    assert execute_flow_run(run["id"], backend=backend) == "Failed"
+    assert execute_flow_run(run["id"], backend=backend) == "Paused"
     recorded = backend.get_flow_run(run["id"])
-    assert "paused: needs_approval" in recorded["state_message"]
-    assert "cannot be resumed yet" in recorded["state_message"]
+    assert recorded["state"] == "Paused"
+    assert "Waiting for approval of 'needs_approval'" in recorded["state_message"]
+    assert "resume" in recorded["state_message"]
     assert {t["task_name"]: t["state"] for t in backend.get_task_runs(run["id"])}["needs_approval"] == "Paused"
 
 
