@@ -228,6 +228,19 @@ class RestartFlowRunHandler(FlowsAPIHandler):
         self.reply(views.flow_run(await self.call(self.backend.restart_flow_run, run_id)))
 
 
+class ResumeFlowRunHandler(FlowsAPIHandler):
+    """``POST flow-runs/<id>/resume``: approve a Paused run's waiting tasks; it is scheduled again to run them.
+
+    A run that is not Paused is refused with 409 naming its state, as a restart is.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        run_id = self.run_id(run_id)
+        self.reply(views.flow_run(await self.call(self.backend.resume_flow_run, run_id)))
+
+
 class RegisterNotebookHandler(FlowsAPIHandler):
     """``POST notebooks/register {"path", "project", "name"?, "output_dir"?}``: the notebook becomes a flow version.
 
@@ -290,6 +303,7 @@ def setup_handlers(web_app, backend) -> None:
         (url_path_join(base, "flow-runs", _ID, "logs"), FlowRunLogsHandler),
         (url_path_join(base, "flow-runs", _ID, "cancel"), CancelFlowRunHandler),
         (url_path_join(base, "flow-runs", _ID, "restart"), RestartFlowRunHandler),
+        (url_path_join(base, "flow-runs", _ID, "resume"), ResumeFlowRunHandler),
         (url_path_join(base, "notebooks", "register"), RegisterNotebookHandler),
         *schedule_handlers(base),
         *pipeline_handlers(base),
