@@ -77,8 +77,15 @@ export class FlowsClient {
     return this.request<LogPage>(['flow-runs', id, 'logs'], { after, limit });
   }
 
-  async createFlowRun(flowId: string, parameters: Record<string, unknown>, labels?: string[]): Promise<FlowRun> {
-    return this.request<FlowRun>(['flow-runs'], {}, { method: 'POST', body: { flow_id: flowId, parameters, labels } });
+  /** Start a run; `runConfig` (a DockerRun, KubernetesRun... as a dict) replaces the flow's for this run only. */
+  async createFlowRun(
+    flowId: string,
+    parameters: Record<string, unknown>,
+    labels?: string[],
+    runConfig?: Record<string, unknown> | null
+  ): Promise<FlowRun> {
+    const body = { flow_id: flowId, parameters, labels, run_config: runConfig ?? undefined };
+    return this.request<FlowRun>(['flow-runs'], {}, { method: 'POST', body });
   }
 
   async cancelFlowRun(id: string): Promise<FlowRun> {

@@ -1,6 +1,7 @@
 /**
  * The dialogs: parameters for a run (inputs generated from the flow's
- * defaults), and project and name for running a notebook as a flow.
+ * defaults) and its run configuration, and project and name for running a
+ * notebook as a flow.
  */
 
 import { Dialog, showDialog } from '@jupyterlab/apputils';
@@ -8,31 +9,78 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { collectParameters, CollectedParameters, FlowParameter, initialValue, inputKind, RawValue } from './params';
+import {
+  defaultRunConfigChoice,
+  EnvRow,
+  RUN_CONFIG_KINDS,
+  RunConfigChoice,
+  runConfigOverride,
+  RunConfigOverride,
+  takesImage
+} from './runconfig';
 import { defaultScheduleChoice, PreviewSchedule, ScheduleChoice, ScheduleFields } from './schedule';
 import { Flow } from './types';
 
-class ParametersForm extends ReactWidget implements Dialog.IBodyWidget<CollectedParameters> {
+/** What the Run dialog collected: the parameters and, when it offers one, the run config override. */
+interface RunFormValue {
+  parameters: CollectedParameters;
+  runConfig: RunConfigOverride | null;
+}
+
+/** The run configuration section of the Run dialog (null: not offered, as for a notebook run). */
+interface RunConfigSection {
+  registeredKind: string | null;
+  choice: RunConfigChoice;
+  error: string | null;
+}
+
+class ParametersForm extends ReactWidget implements Dialog.IBodyWidget<RunFormValue> {
   private readonly raws: Record<string, RawValue>;
 
   constructor(
     private readonly parameters: FlowParameter[],
     raws: Record<string, RawValue>,
-    private readonly errors: Record<string, string>
+    private readonly errors: Record<string, string>,
+    private readonly runConfig: RunConfigSection | null = null
   ) {
     super();
     this.addClass('jp-FlowsParametersForm');
     this.raws = { ...raws };
   }
 
-  getValue(): CollectedParameters {
-    return collectParameters(this.parameters, this.raws);
+  getValue(): RunFormValue {
+    return {
+      parameters: collectParameters(this.parameters, this.raws),
+      runConfig: this.runConfig ? runConfigOverride(this.runConfig.choice) : null
+    };
   }
 
   get currentRaws(): Record<string, RawValue> {
     return { ...this.raws };
   }
 
+  get currentRunConfig(): RunConfigChoice {
+    return this.runConfig?.choice ?? defaultRunConfigChoice();
+  }
+
   render(): JSX.Element {
+    const section = this.runConfig;
+    return (
+      <>
+        {this.renderParameters()}
+        {section && (
+          <RunConfigFields
+            registeredKind={section.registeredKind}
+            initial={section.choice}
+            error={section.error}
+            onChange={choice => (section.choice = choice)}
+          />
+        )}
+      </>
+    );
+  }
+
+  private renderParameters(): JSX.Element {
     if (!this.parameters.length) {
       return <p>This flow has no parameters.</p>;
     }
@@ -115,31 +163,171 @@ function ParameterField(props: {
   );
 }
 
+function Field(props: { id: string; label: string; children: React.ReactNode }): JSX.Element {
+  return (
+    <div className="jp-FlowsParametersForm-field">
+      <label htmlFor={props.id}>{props.label}</label>
+      {props.children}
+    </div>
+  );
+}
+
+function kindLabel(kind: string, registeredKind: string | null): string {
+  return kind === 'registered' ? `As registered (${registeredKind ?? 'UniversalRun'})` : kind;
+}
+
+/** Where the run runs: the flow's own run config, or a LocalRun, DockerRun (image, env) or KubernetesRun (cpu, memory). */
+function RunConfigFields(props: {
+  registeredKind: string | null;
+  initial: RunConfigChoice;
+  error: string | null;
+  onChange: (choice: RunConfigChoice) => void;
+}): JSX.Element {
+  const [choice, setChoice] = React.useState(props.initial);
+  const update = (next: Partial<RunConfigChoice>) => {
+    const updated = { ...choice, ...next };
+    setChoice(updated);
+    props.onChange(updated);
+  };
+  const setEnv = (index: number, row: EnvRow) => update({ env: choice.env.map((r, i) => (i === index ? row : r)) });
+  const text = (id: string, key: 'image' | 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit', placeholder: string) => (
+    <input
+      id={id}
+      className="jp-mod-styled"
+      data-testid={id}
+      placeholder={placeholder}
+      value={choice[key]}
+      onChange={e => update({ [key]: e.target.value })}
+    />
+  );
+  return (
+    <div className="jp-FlowsParametersForm-fields jp-FlowsRunConfigForm">
+      <Field id="run-config-kind" label="Run configuration">
+        <select
+          id="run-config-kind"
+          className="jp-mod-styled"
+          data-testid="run-config-kind"
+          value={choice.kind}
+          onChange={e => update({ kind: e.target.value as RunConfigChoice['kind'] })}
+        >
+          {RUN_CONFIG_KINDS.map(kind => (
+            <option key={kind} value={kind}>
+              {kindLabel(kind, props.registeredKind)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {takesImage(choice.kind) && (
+        <Field id="run-config-image" label="Image (empty: the agent's default)">
+          {text('run-config-image', 'image', 'e.g. python:3.12-slim')}
+        </Field>
+      )}
+      {choice.kind === 'KubernetesRun' && (
+        <>
+          <Field id="run-config-cpu-request" label="CPU request">
+            {text('run-config-cpu-request', 'cpuRequest', 'e.g. 500m or 1')}
+          </Field>
+          <Field id="run-config-cpu-limit" label="CPU limit">
+            {text('run-config-cpu-limit', 'cpuLimit', 'e.g. 2')}
+          </Field>
+          <Field id="run-config-memory-request" label="Memory request">
+            {text('run-config-memory-request', 'memoryRequest', 'e.g. 512Mi')}
+          </Field>
+          <Field id="run-config-memory-limit" label="Memory limit">
+            {text('run-config-memory-limit', 'memoryLimit', 'e.g. 1Gi')}
+          </Field>
+        </>
+      )}
+      {choice.kind !== 'registered' && (
+        <div className="jp-FlowsParametersForm-field" data-testid="run-config-env">
+          <label>Environment variables</label>
+          {choice.env.map((row, index) => (
+            <div key={index} className="jp-FlowsRunConfigForm-envRow">
+              <input
+                className="jp-mod-styled"
+                aria-label={`Name of variable ${index + 1}`}
+                data-testid="run-config-env-name"
+                placeholder="NAME"
+                value={row.name}
+                onChange={e => setEnv(index, { ...row, name: e.target.value })}
+              />
+              <input
+                className="jp-mod-styled"
+                aria-label={`Value of variable ${index + 1}`}
+                data-testid="run-config-env-value"
+                placeholder="value"
+                value={row.value}
+                onChange={e => setEnv(index, { ...row, value: e.target.value })}
+              />
+              <button
+                className="jp-Button jp-mod-styled jp-mod-reject"
+                title="Remove this variable"
+                onClick={() => update({ env: choice.env.filter((_, i) => i !== index) })}
+              >
+                ×
+              </button>
+            </div>
+          ))}
+          <button
+            className="jp-Button jp-mod-styled"
+            data-testid="run-config-env-add"
+            onClick={() => update({ env: [...choice.env, { name: '', value: '' }] })}
+          >
+            Add variable
+          </button>
+        </div>
+      )}
+      {props.error && (
+        <div className="jp-FlowsParametersForm-error" data-testid="run-config-error">
+          {props.error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** What the Run dialog sends: the parameters changed from the defaults, and a run config override (null: none). */
+export interface RunRequest {
+  parameters: Record<string, unknown>;
+  runConfig: Record<string, unknown> | null;
+}
+
 /**
- * Ask for the parameters of a run of `flow`. Resolves to the values to send
- * (those changed from the defaults), or null when the user cancels. Values
- * that cannot be read reopen the dialog with the message beside the input.
+ * Ask for the parameters of a run of `flow` and (with `offerRunConfig`) its
+ * run configuration. Resolves to what to send, or null when the user
+ * cancels. Values that cannot be read reopen the dialog with the message
+ * beside the input.
  */
-export async function askParameters(flow: Flow): Promise<Record<string, unknown> | null> {
+export async function askRun(flow: Flow, offerRunConfig = true): Promise<RunRequest | null> {
   let raws: Record<string, RawValue> = {};
   let errors: Record<string, string> = {};
+  let section: RunConfigSection | null = offerRunConfig
+    ? { registeredKind: flow.run_config_kind, choice: defaultRunConfigChoice(), error: null }
+    : null;
   for (;;) {
-    const form = new ParametersForm(flow.parameters, raws, errors);
+    const form = new ParametersForm(flow.parameters, raws, errors, section);
     const result = await showDialog({
       title: `Run ${flow.name} (v${flow.version})`,
       body: form,
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })],
-      focusNodeSelector: 'input, textarea'
+      focusNodeSelector: 'input, textarea, select'
     });
     if (!result.button.accept || !result.value) {
       return null;
     }
-    if (!Object.keys(result.value.errors).length) {
-      return result.value.values;
+    const { parameters, runConfig } = result.value;
+    if (!Object.keys(parameters.errors).length && !runConfig?.error) {
+      return { parameters: parameters.values, runConfig: runConfig?.runConfig ?? null };
     }
     raws = form.currentRaws;
-    errors = result.value.errors;
+    errors = parameters.errors;
+    section = section && { ...section, choice: form.currentRunConfig, error: runConfig?.error ?? null };
   }
+}
+
+/** Ask for the parameters of a run of `flow` only (its own run config); null when the user cancels. */
+export async function askParameters(flow: Flow): Promise<Record<string, unknown> | null> {
+  return (await askRun(flow, false))?.parameters ?? null;
 }
 
 export interface NotebookFlowChoice {

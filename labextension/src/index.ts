@@ -11,7 +11,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ToolbarButton } from '@jupyterlab/ui-components';
 
 import { FlowsClient } from './client';
-import { askParameters } from './dialogs';
+import { askRun } from './dialogs';
 import { flowsIcon } from './icons';
 import { runNotebookAsFlow } from './notebook';
 import { FlowsPanel } from './panel';
@@ -47,12 +47,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const openRun = (runId: string) => void app.commands.execute(COMMANDS.openRun, { id: runId });
     const runFlow = async (flow: Flow) => {
-      const parameters = await askParameters(flow);
-      if (parameters === null) {
+      const request = await askRun(flow);
+      if (request === null) {
         return;
       }
       try {
-        const run = await client.createFlowRun(flow.id, parameters);
+        const run = await client.createFlowRun(flow.id, request.parameters, undefined, request.runConfig);
         panel.refresh();
         openRun(run.id);
       } catch (error) {

@@ -100,6 +100,11 @@ function RunItem(props: { run: FlowRun; actions: PanelActions }): JSX.Element {
           Waiting: {run.waiting_reason}
         </div>
       )}
+      {run.infrastructure && (
+        <div className="jp-FlowsPanel-infrastructure" data-testid="run-infrastructure" title="Where its agent runs it">
+          {run.infrastructure}
+        </div>
+      )}
     </li>
   );
 }

@@ -308,6 +308,21 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
         )}
         <dt>Duration</dt>
         <dd>{formatDuration(elapsed(run.start_time, run.end_time, now)) || '—'}</dd>
+        {run.run_config && (
+          <>
+            <dt>Run config</dt>
+            <dd data-testid="run-config-kind">
+              {String(run.run_config.type ?? 'UniversalRun')}
+              {run.run_config.image ? ` (${String(run.run_config.image)})` : ''}
+            </dd>
+          </>
+        )}
+        {run.infrastructure && (
+          <>
+            <dt>Runs in</dt>
+            <dd data-testid="run-infrastructure">{run.infrastructure}</dd>
+          </>
+        )}
         {run.waiting_reason && (
           <>
             <dt>Waiting</dt>

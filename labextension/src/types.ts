@@ -75,6 +75,10 @@ export interface FlowRun {
   waiting_reason?: string | null;
   /** The run whose `create_flow_run` task started this one (flows of flows); null otherwise. */
   parent_flow_run_id?: string | null;
+  /** The run config it runs with (its flow's unless overridden), secret-looking env values masked. */
+  run_config?: Record<string, unknown> | null;
+  /** Where its agent runs it: "container <name>" (Docker) or "Job <namespace>/<name>" (Kubernetes); null otherwise. */
+  infrastructure?: string | null;
 }
 
 /** A run another run started (`GET flow-runs/<id>/children`). */
