@@ -19,6 +19,7 @@ from test_backend_claim import *  # noqa: F401,F403
 from test_backend_client import *  # noqa: F401,F403
 from test_backend_flow_runs import *  # noqa: F401,F403
 from test_backend_flows import *  # noqa: F401,F403
+from test_backend_infrastructure import *  # noqa: F401,F403
 from test_backend_limits import *  # noqa: F401,F403
 from test_backend_names import *  # noqa: F401,F403
 from test_backend_races import *  # noqa: F401,F403

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from jupyter_flows import Flow, task
-from jupyter_flows.agent.kubernetes import RUN_LABEL, job_manifest
+from jupyter_flows.agent.kubernetes import RUN_LABEL, job_manifest, job_name
 from jupyter_flows.exceptions import ConfigurationError
 from jupyter_flows.run_configs import KubernetesRun, run_config_from_dict
 
@@ -199,6 +199,7 @@ def test_hello_flow_runs_as_a_job_on_a_real_cluster():
         agent.shutdown()
     assert backend.get_flow_run(run["id"])["state"] == "Success"
     assert "Hello, Arthur!" in [entry["message"] for entry in backend.get_logs(run["id"])]
+    assert backend.get_flow_run(run["id"])["infrastructure"] == f"Job {agent.namespace}/{job_name(run)}"
 
 
 def test_kubernetes_agent_without_a_cluster_configured_is_a_clear_error(monkeypatch, tmp_path):
