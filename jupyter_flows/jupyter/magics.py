@@ -24,7 +24,8 @@ from ..params import executor_from_spec, parse_env, parse_params
 from ..run_configs import LocalRun
 
 EXECUTOR_HELP = "local, threads, processes, dask or dask:ADDRESS (e.g. dask:tcp://127.0.0.1:8786)"
-COMMANDS = ("run", "register", "submit", "config", "list", "runs", "logs", "notebook", "schedule", "restart")
+COMMANDS = ("run", "register", "submit", "config", "list", "runs", "logs", "notebook", "schedule", "restart",
+            "resume")
 
 USAGE = """\
 %%flow NAME [--executor E] [--workers N] [--env K=V]... [--label L]... [--as VAR]
@@ -35,6 +36,7 @@ USAGE = """\
                                  run here with the live run widget; returns the final state
                                  (--restart: rerun only what did not succeed in its last run here)
 %flow restart RUN_ID             rerun a failed flow run of the backend: what succeeded is kept
+%flow resume RUN_ID              approve a Paused flow run of the backend: its manual_only tasks run
 %flow register NAME --project P [--label L]...
                                  register the flow as configured; prints its id and version
 %flow submit NAME [--param k=v]... [--label L]... [--project P]
@@ -167,6 +169,12 @@ def _notebook_register_args():
 @argument("run_id", help="id of the failed or cancelled flow run")
 def _restart_args():
     """Run a failed flow run of the backend again: tasks that succeeded keep their results."""
+
+
+@magic_arguments("flow resume")
+@argument("run_id", help="id of the Paused flow run")
+def _resume_args():
+    """Approve a flow run of the backend paused for approval: its manual_only tasks run, what succeeded is kept."""
 
 
 @magic_arguments("flow schedule")
@@ -344,22 +352,40 @@ class FlowMagics(Magics):
 
     def _restart(self, line: str):
         from ..backend import Client
-        from .widgets.follower import follow
-        from .widgets.run_view import RunView
 
         args = _parse(_restart_args, line)
         if args is None:
             return None
         backend = self._backend()
         Client(backend=backend).restart_flow_run(args.run_id)
+        return self._follow_again(args.run_id, backend, f"Restarted flow run {args.run_id}: an agent reruns "
+                                                        "what did not succeed")
+
+    # -- %flow resume ------------------------------------------------------------------------------
+
+    def _resume(self, line: str):
+        from ..backend import Client
+
+        args = _parse(_resume_args, line)
+        if args is None:
+            return None
+        backend = self._backend()
+        Client(backend=backend).resume_flow_run(args.run_id)
+        return self._follow_again(args.run_id, backend, f"Resumed flow run {args.run_id}: an agent runs the "
+                                                        "approved tasks and what follows them")
+
+    def _follow_again(self, run_id: str, backend, done: str) -> str:
+        """Follow a run just scheduled again (restarted, resumed): the live widget in a notebook, else a line."""
+        from .widgets.follower import follow
+        from .widgets.run_view import RunView
+
         view = self.last_view = RunView()
-        self.last_follower = follow(args.run_id, view=view, backend=backend)
+        self.last_follower = follow(run_id, view=view, backend=backend)
         if self.in_notebook:
             display(view)
         else:
-            print(f"Restarted flow run {args.run_id}: an agent reruns what did not succeed; "
-                  f"%flow logs {args.run_id} shows its log lines.")
-        return args.run_id
+            print(f"{done}; %flow logs {run_id} shows its log lines.")
+        return run_id
 
     # -- %flow register / notebook register -------------------------------------------------------
 

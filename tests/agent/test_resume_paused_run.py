@@ -1,12 +1,16 @@
-"""A run paused for approval (``manual_only``) through a real agent, resumed from the CLI and the Client."""
+"""A run paused for approval (``manual_only``) through a real agent, resumed from the CLI, the Client, the run
+widget and ``%flow resume``."""
 
 from __future__ import annotations
 
 import pytest
-from agent_helpers import register_file, run_cli, wait_for_state, write_flow_file
+from agent_helpers import register_file, run_cli, wait_for, wait_for_state, write_flow_file
+from IPython.core.error import UsageError
 
 from jupyter_flows.backend import Client
 from jupyter_flows.exceptions import NotFoundError, RestartError
+from jupyter_flows.jupyter.widgets.follower import follow
+from jupyter_flows.jupyter.widgets.run_view import RunView
 
 #: a -> approve (manual_only) -> b; every execution leaves a line in executions.log.
 APPROVAL_FLOW = '''
@@ -106,3 +110,42 @@ def test_client_resume_is_refused_for_a_run_that_is_not_paused(tmp_path, backend
     assert "is Success, not Paused" in refused.stderr
     with pytest.raises(NotFoundError, match="no flow run with id 'nope'"):
         client.resume_flow_run("nope")
+
+
+@pytest.fixture
+def ip():
+    """IPython's test shell with the jupyter-flows magics loaded, its namespace reset before and after."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or InteractiveShell.instance()
+    shell.reset(new_session=False)
+    shell.run_line_magic("load_ext", "jupyter_flows")
+    yield shell
+    shell.reset(new_session=False)
+
+
+def test_the_run_widget_offers_approve_and_resume_for_a_paused_run_and_follows_it_to_the_end(
+        tmp_path, backend, start_agent):
+    run_id = _paused_run(backend, tmp_path, start_agent)
+    view = RunView()
+    assert follow(run_id, view=view, backend=backend).wait(timeout=60)["state"] == "Paused"
+    assert view.state_name == "Paused" and view.resume_button.layout.display == ""
+    assert view.restart_button.layout.display == "none"
+
+    view.resume_button.click()
+    assert view.resume_button.layout.display == "none"
+    wait_for_state(backend, run_id, states=("Success", "Failed", "Cancelled"), timeout=120)
+    wait_for(lambda: view.state_name == "Success", timeout=30, what="the view to show Success")
+    assert _executions(tmp_path) == ["a", "approve", "b"]
+    assert view.resume_button.layout.display == "none"
+
+
+def test_flow_resume_magic_approves_a_paused_run_and_follows_it(ip, tmp_path, backend, start_agent):
+    run_id = _paused_run(backend, tmp_path, start_agent)
+    assert ip.run_line_magic("flow", f"resume {run_id}") == run_id
+    magics = ip.magics_manager.registry["FlowMagics"]
+    assert magics.last_follower.wait(timeout=120)["state"] == "Success"
+    assert _executions(tmp_path) == ["a", "approve", "b"]
+    with pytest.raises(UsageError, match="is Success, not Paused"):
+        ip.run_line_magic("flow", f"resume {run_id}")

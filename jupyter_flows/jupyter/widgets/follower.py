@@ -2,7 +2,7 @@
 
 The kernel stays free: a daemon thread polls the backend (the run, its task
 runs, its new log lines) every ``poll`` seconds and hands what it read to the
-view, until the run reaches a final state. The run is read before its logs,
+view, until the run reaches a final state (or rests Paused for approval). The run is read before its logs,
 so the logs read after a final state is seen are complete. A Scheduled run
 says why no agent takes it (``Backend.waiting_reason``), as the Lab and the
 CLI do: the ``%flow submit`` widget and the form's "Submit to agent" show it.
@@ -14,7 +14,8 @@ import datetime
 import threading
 import time
 
-from ...backend import FINISHED_STATES, Backend
+from ...backend import Backend
+from ...backend.backend import RESTING_STATES
 from ...exceptions import JupyterFlowsError
 from .run_view import RunView
 
@@ -89,7 +90,7 @@ class RunFollower:
         if logs:
             self._last_log_id = logs[-1]["id"]
             self.view.add_log_rows(logs)
-        if run["state"] in FINISHED_STATES:
+        if run["state"] in RESTING_STATES:  # ended, or Paused until someone approves it
             self.view.end(run["state"], run.get("state_message"))
             return True
         self._show_state(run)

@@ -109,9 +109,14 @@ class RunView(RunListener):
                                              layout=widgets.Layout(display="none"))
         self.restart_button.add_class("jupyter-flows-restart")
         self.restart_button.on_click(lambda _button: self.restart())
+        # shown when a run of the backend rests Paused: approves its manual_only tasks, which then run
+        self.resume_button = widgets.Button(description="Approve and resume", icon="play",
+                                            layout=widgets.Layout(display="none"))
+        self.resume_button.add_class("jupyter-flows-resume")
+        self.resume_button.on_click(lambda _button: self.resume())
         self._flow = self._parameters = self._final_state = None  # a run in this kernel, to restart here
         self.widget = widgets.VBox([self.header, self.counts, self.bars, self.log_panel, self.summary,
-                                    self.restart_button])
+                                    self.restart_button, self.resume_button])
         self.widget.add_class("jupyter-flows-run")
         self.log_panel.add_class("jupyter-flows-run-log")
         self.summary.add_class("jupyter-flows-run-summary")
@@ -251,6 +256,7 @@ class RunView(RunListener):
         self._render(force=True)
         restartable = state_name in ("Failed", "Cancelled") and (self._flow is not None or self.flow_run_id)
         self.restart_button.layout.display = "" if restartable else "none"
+        self.resume_button.layout.display = "" if state_name == "Paused" and self.flow_run_id else "none"
 
     def restart(self):
         """Rerun what did not succeed and show it here (the "Restart from failed" button).
@@ -269,6 +275,17 @@ class RunView(RunListener):
         from .follower import follow
 
         Client().restart_flow_run(self.flow_run_id)
+        return follow(self.flow_run_id, view=self)
+
+    def resume(self):
+        """Approve the paused tasks of the run of the backend shown here and follow it (the "Approve and resume"
+        button); returns the follower."""
+        from ...backend import Client
+        from .follower import follow
+
+        self.resume_button.layout.display = "none"
+        Client().resume_flow_run(self.flow_run_id)
+        self._clear()
         return follow(self.flow_run_id, view=self)
 
     def _clear(self) -> None:
