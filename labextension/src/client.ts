@@ -97,6 +97,11 @@ export class FlowsClient {
     return this.request<FlowRun>(['flow-runs', id, 'restart'], {}, { method: 'POST', body: {} });
   }
 
+  /** Approve a Paused run's manual_only tasks (same id): they run, what succeeded is kept. 409 names another state. */
+  async resumeFlowRun(id: string): Promise<FlowRun> {
+    return this.request<FlowRun>(['flow-runs', id, 'resume'], {}, { method: 'POST', body: {} });
+  }
+
   async registerNotebook(path: string, project: string, name?: string, outputDir?: string): Promise<Flow> {
     return this.request<Flow>(['notebooks', 'register'], {}, {
       method: 'POST',

@@ -271,6 +271,16 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
     }
   };
 
+  const resume = async () => {
+    try {
+      setRun(await props.client.resumeFlowRun(props.runId).then(() => props.client.getFlowRun(props.runId)));
+      props.actions.runChanged();
+      setTrigger(t => t + 1);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
   if (!run) {
     return <div className="jp-FlowsRunView-empty">{error ?? 'Loading…'}</div>;
   }
@@ -281,7 +291,7 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
       <div className="jp-FlowsRunView-header">
         <h2 className="jp-FlowsRunView-title">{run.name}</h2>
         <StateBadge state={run.state} testId="run-state" />
-        {isActive(run.state) && (
+        {(isActive(run.state) || run.state === 'Paused') && (
           <button className="jp-Button jp-mod-styled jp-mod-warn" data-testid="cancel-run" onClick={() => void cancel()}>
             Cancel
           </button>
@@ -289,6 +299,11 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
         {(run.state === 'Failed' || run.state === 'Cancelled') && (
           <button className="jp-Button jp-mod-styled jp-mod-accept" data-testid="restart-run" onClick={() => void restart()}>
             Restart from failed
+          </button>
+        )}
+        {run.state === 'Paused' && (
+          <button className="jp-Button jp-mod-styled jp-mod-accept" data-testid="resume-run" onClick={() => void resume()}>
+            Approve and resume
           </button>
         )}
       </div>

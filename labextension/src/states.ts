@@ -9,6 +9,7 @@ export const STATE_COLOURS: Record<string, string> = {
   Scheduled: '#ffab00',
   Submitted: '#fdd835',
   Running: '#00b0ff',
+  Paused: '#99a8e8',
   Success: '#28a745',
   Failed: '#dc3545',
   Cancelled: '#607d8b',

@@ -8,6 +8,7 @@ describe('state badges', () => {
       Scheduled: '#ffab00',
       Submitted: '#fdd835',
       Running: '#00b0ff',
+      Paused: '#99a8e8',
       Success: '#28a745',
       Failed: '#dc3545',
       Cancelled: '#607d8b',
@@ -21,7 +22,7 @@ describe('state badges', () => {
   });
 
   it('grey out a state they do not know, or none', () => {
-    expect(stateColour('Paused')).toBe(UNKNOWN_STATE_COLOUR);
+    expect(stateColour('Resuming')).toBe(UNKNOWN_STATE_COLOUR);
     expect(stateColour(undefined)).toBe(UNKNOWN_STATE_COLOUR);
     expect(stateColour(null)).toBe(UNKNOWN_STATE_COLOUR);
   });
@@ -45,7 +46,7 @@ describe('state badges', () => {
 
   it('treat scheduled, submitted and running runs as active and finished ones as not', () => {
     expect(['Scheduled', 'Submitted', 'Running'].every(isActive)).toBe(true);
-    expect(['Success', 'Failed', 'Cancelled', 'Mapped'].some(isActive)).toBe(false);
+    expect(['Success', 'Failed', 'Cancelled', 'Mapped', 'Paused'].some(isActive)).toBe(false);
     expect(isActive(undefined)).toBe(false);
   });
 });
