@@ -31,8 +31,13 @@ from ..run_configs import run_config_from_dict, validate_env
 from ..run_configs.base import validate_labels
 from .execute import FINAL_STATES
 from .launch import (TERMINATE_GRACE_S, build_env, check_working_dir, signal_group, start_run_process)
+from .wakeup import Wakeup
+from .warm import WarmPool
 
 log = logging.getLogger("jupyter_flows.agent")
+
+#: Seconds between the polls of an agent that runs nothing and is woken by new runs (see agent/wakeup.py).
+IDLE_POLL_S = 1.0
 
 
 class _Child:
@@ -74,13 +79,15 @@ class LocalAgent:
                  concurrency: int | None = None, hostname_label: bool = True,
                  import_paths: Iterable[str] = (), agent_id: str | None = None,
                  poll_interval: float | None = None, heartbeat_interval: float | None = None,
-                 scheduler: bool = True):
+                 scheduler: bool = True, warm: int = 0):
         from ..backend import Backend
         from ..exceptions import ConfigurationError
 
         config.check()  # a bad JUPYTER_FLOWS_* setting stops the agent before it claims anything
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise ConfigurationError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        if not isinstance(warm, int) or warm < 0:
+            raise ConfigurationError(f"warm must be a whole number >= 0 (0: no warm run processes), got {warm!r}")
         self.backend = backend or Backend()
         self.labels = validate_labels(list(labels or ()) + ([socket.gethostname()] if hostname_label else []))
         self.env = validate_env(dict(env or {}))
@@ -98,6 +105,7 @@ class LocalAgent:
         self._last_beat = 0.0
         self._last_sweep = 0.0
         self._unreleased: dict[str, str] = {}  # run id: why this agent gives its claim back
+        self._wakeup = Wakeup(self.backend.url)  # started with the loop (see start)
         # The agent's beat also keeps the runs it holds alive: often enough for the stale threshold
         # (two heartbeat intervals), at most about once a second.
         self._beat_interval = min(1.0, self.heartbeat_interval / 2)
@@ -105,6 +113,9 @@ class LocalAgent:
         self.managed_by: str | None = None
         # the scheduler service in a thread (see agent/scheduler.py); scheduler=False leaves it to others
         self.scheduler = scheduler
+        # run processes started ahead (see agent/warm.py), with the environment runs get from this agent
+        self.warm_pool = WarmPool(warm, build_env(os.environ, self.env, None, self.import_paths, self.backend.url))
+        self._kernels: dict[str, str | None] = {}  # flow id: the kernel of its notebook (None: not a notebook)
 
     # -- running -------------------------------------------------------------------------------
 
@@ -119,6 +130,7 @@ class LocalAgent:
         except BackendError as exc:  # the first beat registers it again
             log.warning("agent %s could not register with the backend: %s", self.agent_id, exc)
         stop_beating = self._start_beating()
+        self._wakeup = Wakeup(self.backend.url).start()  # a new run ends the wait between polls early
         try:
             while not self._stop.is_set():
                 try:
@@ -127,15 +139,27 @@ class LocalAgent:
                     raise  # polling a database nobody else sees would strand every new run
                 except BackendError as exc:  # a busy or briefly unreachable backend: try again next turn
                     log.warning("agent %s could not poll the backend: %s", self.agent_id, exc)
-                self._stop.wait(self.poll_interval)
+                self._wakeup.wait(self._idle_wait())
         finally:
+            self._wakeup.close()
             stop_beating()
             if scheduler is not None:
                 scheduler.stop()
             self.shutdown(self._stop_reason)
+            self._close_warm_pool()
             self._record_stopped()
             restore()
         log.info("agent %s stopped", self.agent_id)
+
+    def _idle_wait(self) -> float:
+        """Seconds until the next poll: longer while nothing runs and new runs wake the agent anyway.
+
+        (Runs whose scheduled time comes, or that wait for a concurrency slot, are not announced:
+        an idle agent still finds them within :data:`IDLE_POLL_S`.)
+        """
+        if self.children or not self._wakeup.watching:
+            return self.poll_interval
+        return max(self.poll_interval, IDLE_POLL_S)
 
     def _start_scheduler(self):
         if not self.scheduler:
@@ -148,6 +172,7 @@ class LocalAgent:
         """Ask the loop to end (from another thread or a signal handler)."""
         self._stop_reason = reason
         self._stop.set()
+        self._wakeup.wake()
 
     def poll_once(self) -> None:
         """One turn of the loop: reap, stop cancelled, heartbeat, sweep, claim."""
@@ -155,6 +180,7 @@ class LocalAgent:
         self._stop_cancelled()
         self._beat()
         self._release_claims()
+        self._refill_warm_pool()
         now = time.monotonic()
         if now - self._last_sweep >= self.heartbeat_interval:
             self._last_sweep = now
@@ -168,6 +194,27 @@ class LocalAgent:
             self._beat()  # a long turn of claims must not let the runs claimed first look lost
 
     # -- launching -----------------------------------------------------------------------------
+
+    def _refill_warm_pool(self) -> None:
+        self.warm_pool.refill()
+
+    def _note_notebook_kernel(self, run: dict) -> None:
+        """Warm processes start a kernel ahead once this agent runs notebook flows (one read per flow)."""
+        if not self.warm_pool.size:
+            return
+        flow_id = run["flow_id"]
+        if flow_id not in self._kernels:
+            storage = self.backend.get_flow(flow_id).get("storage") or {}
+            self._kernels[flow_id] = ((storage.get("kernel_name") or "python3")
+                                      if storage.get("type") == "Notebook" else None)
+        if self._kernels[flow_id]:
+            self.warm_pool.note_kernel(self._kernels[flow_id])
+
+    def _close_warm_pool(self) -> None:
+        if self.warm_pool.idle:
+            log.info("agent %s: stopping %d warm run process(es) holding %.0f MB while idle", self.agent_id,
+                     len(self.warm_pool.idle), self.warm_pool.idle_memory() / 2**20)
+        self.warm_pool.close()
 
     def _launch(self, run: dict) -> bool:
         """Start the run's process; ``False`` when this machine could not and released the run."""
@@ -207,8 +254,11 @@ class LocalAgent:
         config.check(env)  # the run's process would stop on a bad setting: say so now
         log_path = config.runs_dir() / run_id / "process.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as out:
-            process = start_run_process(run_id, env, cwd=cwd, stdout=out, stderr=out)
+        self._note_notebook_kernel(run)
+        process = self.warm_pool.take(run_id, env, run_config.env, cwd, log_path)
+        if process is None:
+            with open(log_path, "ab") as out:
+                process = start_run_process(run_id, env, cwd=cwd, stdout=out, stderr=out)
         log.info("started flow run %s (%s) as process %s", run.get("name"), run_id, process.pid)
         return process, log_path
 

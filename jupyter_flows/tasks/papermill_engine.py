@@ -15,7 +15,12 @@ that adds three things:
   interrupted, then killed, and the output notebook is still written with the
   stopped cell marked, before the task gives up.
 
-One kernel per run: papermill starts it, and nothing else here starts one.
+One kernel per run: papermill starts it, unless this is a warm run process
+(``agent/warm.py``) that started a kernel ahead: the first notebook run with
+that kernel name gets it (see :func:`start_warm_kernel`). A kernel started
+before its run cannot have the run's environment in its process environment;
+the run's ``os.environ`` and working directory are set inside it by a silent
+execution first, before any cell of the notebook runs.
 """
 
 from __future__ import annotations
@@ -190,9 +195,19 @@ class FlowEngine(Engine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, reporter: CellReporter, kernel_cwd=None,
                                  start_timeout=60, execution_timeout=None, **kwargs):
+        km = take_warm_kernel(kernel_name, kernel_cwd)
+        try:
+            return cls._execute(nb_man, kernel_name, reporter, km, kernel_cwd, start_timeout, execution_timeout)
+        finally:
+            if km is not None:  # nbclient leaves a kernel it did not start running
+                km.shutdown_kernel(now=True)
+
+    @classmethod
+    def _execute(cls, nb_man, kernel_name, reporter, km, kernel_cwd, start_timeout, execution_timeout):
         client = _ReportingClient(
             nb_man,
             reporter,
+            km=km,
             kernel_name=kernel_name,
             timeout=execution_timeout,
             startup_timeout=start_timeout,
@@ -222,6 +237,53 @@ def _mark_stopped_cell(nb_man, reporter: CellReporter, exc: Exception, timeout) 
 
 
 papermill_engines.register(ENGINE_NAME, FlowEngine)
+
+
+# The kernel a warm run process started ahead (see agent/warm.py): at most one, for the first notebook run.
+_warm_kernel: dict[str, Any] = {}
+
+
+def start_warm_kernel(kernel_name: str) -> None:
+    """Start a ``kernel_name`` kernel now, over IPC sockets, for the next notebook run of this process."""
+    import tempfile
+
+    from jupyter_client import KernelManager
+
+    directory = tempfile.mkdtemp(prefix="jupyter-flows-kernel-")
+    km = KernelManager(kernel_name=kernel_name, transport="ipc",
+                       connection_file=os.path.join(directory, "kernel.json"))
+    km.start_kernel()
+    _warm_kernel.update(km=km, env=dict(os.environ))
+
+
+def take_warm_kernel(kernel_name: str, cwd: str | None):
+    """The warm kernel, given the run's environment and ``cwd``, if it is of ``kernel_name`` and alive."""
+    km = _warm_kernel.pop("km", None)
+    if km is None:
+        return None
+    if km.kernel_name != kernel_name or not km.is_alive():  # replaced by a kernel papermill starts
+        km.shutdown_kernel(now=True)
+        return None
+    _take_on_run_env(km, _warm_kernel.pop("env"), cwd)
+    return km
+
+
+def _take_on_run_env(km, started_with: dict, cwd: str | None) -> None:
+    """Make the kernel's ``os.environ`` and working directory the run's, silently, before any cell."""
+    env = dict(os.environ)
+    removed = [name for name in started_with if name not in env]
+    code = (f"import os as _jf_os\n_jf_name = None\nfor _jf_name in {removed!r}:\n    _jf_os.environ.pop(_jf_name, None)\n"
+            f"_jf_os.environ.update({env!r})\n" + (f"_jf_os.chdir({cwd!r})\n" if cwd else "")
+            + "del _jf_os, _jf_name\n")
+    client = km.blocking_client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(code, silent=True, store_history=False, timeout=60)
+    finally:
+        client.stop_channels()
+    if reply["content"]["status"] != "ok":
+        raise NotebookError(f"could not give the warm kernel the run's environment: {reply['content']}")
 
 
 # Runs in progress in this process, by (flow run id, task slug, map index), so that a task's

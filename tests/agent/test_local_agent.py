@@ -205,7 +205,8 @@ def test_deleted_storage_file_fails_the_run_naming_the_file(tmp_path, start_agen
 
 def test_concurrency_caps_the_runs_an_agent_runs_at_once(tmp_path, start_agent, backend, slow_flow):
     runs = [backend.create_flow_run(flow_id=slow_flow["id"], parameters={
-        "pid_file": str(tmp_path / f"pid{i}"), "seconds": 2}) for i in range(3)]
+        "pid_file": str(tmp_path / f"pid{i}"), "seconds": 6}) for i in range(3)]
+    # long enough that a run started warm cannot end before a run started cold is Running
     start_agent("--concurrency", "2")
 
     wait_for(lambda: sum(backend.get_flow_run(r["id"])["state"] == "Running" for r in runs) == 2,
