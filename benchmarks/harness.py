@@ -82,17 +82,16 @@ def measure_row(row: Row, growth: Growth, warm: bool = True) -> dict:
     for side, fn in sides.items():
         if fn is None:
             continue
-        key = f"{row.workload}|{row.peer_name if side == 'peer' else 'ours'}"
+        key = f"{row.workload}|{row.peer_name}|{side}"
         predicted = growth.predict(key, row.tasks)
-        if predicted is not None and predicted * 2 > row.budget_s:  # a warm-up and one timed run at least
+        if predicted is not None and predicted > row.budget_s:  # not even one timed run would fit
             row.notes.append(f"{side} skipped: predicted {predicted:.0f} s per run, over the row's "
                              f"budget of {row.budget_s:.0f} s")
             continue
         active[side] = (fn, key)
-    times: dict = {side: [] for side in active}
-    if warm:
-        for fn, _ in active.values():
+        if warm and (predicted is None or predicted < 2):  # imports and pools; a long run needs no warm-up
             fn()
+    times: dict = {side: [] for side in active}
     started = time.perf_counter()
     for done in range(1, row.repeats + 1):
         for side, (fn, _) in active.items():

@@ -1,7 +1,7 @@
 """Per-task overhead of jupyter-flows next to dask on the same schedulers and the same graphs.
 
-    python -m benchmarks.overhead --quick    # smaller sizes: about 2 minutes on 2 busy cores
-    python -m benchmarks.overhead            # the README's table: about 12 minutes on 2 busy cores
+    python -m benchmarks.overhead --quick    # smaller sizes: under 4 minutes on 2 busy cores
+    python -m benchmarks.overhead            # the README's table: under 15 minutes on 2 busy cores
     python -m benchmarks.overhead --json now.json --compare before.json
 
 Every row runs the flow and its peer alternately (5 times each, 3 with
@@ -135,10 +135,10 @@ def local_rows(quick: bool, repeats: int) -> Iterator[harness.Row]:
             yield harness.Row(f"{shape}, LocalDaskExecutor threads (2)", n, flow_runner(make_flow(n), pool),
                               "dask.threaded.get (2), same graph",
                               raw(dask.threaded.get, make_graph, n, num_workers=2), repeats, budget_s=90)
-    for n in [1_000] if quick else [10_000, 100_000]:
+    for n in [1_000] if quick else [1_000, 10_000, 100_000]:
         yield harness.Row("map, LocalDaskExecutor threads (2)", n, flow_runner(mapped_flow(n), pool),
                           "dask.delayed, threads (2)", delayed_map(n, "threads", num_workers=2), repeats,
-                          budget_s=40)
+                          budget_s=60)
     n = 1_000 if quick else 5_000
     yield harness.Row("map, LocalDaskExecutor processes (2)", n, flow_runner(mapped_flow(n), processes),
                       "dask.multiprocessing.get (2), chunksize=1, same graph",

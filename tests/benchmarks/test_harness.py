@@ -35,7 +35,7 @@ def test_a_peer_predicted_to_overrun_its_budget_is_skipped_with_a_note_instead_o
     harness.measure_row(small, growth)
     calls.clear()
     big = harness.Row("grows", 1000, sleeper(0.001, calls, "ours"), "slow peer", sleeper(0.05, calls, "peer"),
-                      repeats=2, budget_s=5)
+                      repeats=2, budget_s=4)
 
     started = time.perf_counter()
     result = harness.measure_row(big, growth)
@@ -45,7 +45,7 @@ def test_a_peer_predicted_to_overrun_its_budget_is_skipped_with_a_note_instead_o
     assert result["peer_us"] is None and result["ratio"] is None
     assert result["ours_us"] is not None
     assert result["notes"][0].startswith("peer skipped: predicted ")
-    assert result["notes"][0].endswith(" s per run, over the row's budget of 5 s")
+    assert result["notes"][0].endswith(" s per run, over the row's budget of 4 s")
 
 
 def test_a_row_stops_repeating_when_the_next_round_would_overrun_its_budget():
