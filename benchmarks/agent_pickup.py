@@ -9,9 +9,11 @@ real ``jupyter-flows agent local start`` process at the default poll interval.
 
 - Pickup latency: a one-task flow run is created, then the times at which it
   became Submitted (the agent claimed it) and Running (its process started
-  and loaded the flow) are read from its state history; runs go one at a time.
+  and loaded the flow) are read from its state history; runs go one at a time,
+  ``--gap`` seconds apart (the agent's warm process is ready again).
 - Parallel demo: three greetings of 1 s on ``LocalDaskExecutor(num_workers=3)``,
   from run creation to Success, next to the 1 s of work done in parallel.
+- Idle agent: the share of a core the agent process uses over 5 s with nothing to do.
 - Large map: ``log_one.map(range(n))`` with one log line per task, through
   the agent (from creation to Success, everything recorded in the backend)
   and as ``flow.run()`` in this process (console output discarded).
@@ -92,9 +94,10 @@ def percentiles(values: list[float]) -> dict:
     return {"p50": statistics.median(values), "p95": cuts[18], "max": max(values)}
 
 
-def bench_pickup(backend, flow_id: str, runs: int) -> dict:
+def bench_pickup(backend, flow_id: str, runs: int, gap: float) -> dict:
     submitted, running, finished = [], [], []
     for _ in range(runs):
+        time.sleep(gap)  # a user's next run rarely follows the last within a second: the agent is ready again
         run = backend.create_flow_run(flow_id=flow_id)
         final = wait_until_finished(backend, run["id"])
         assert final["state"] == "Success", final
@@ -140,7 +143,19 @@ def bench_map(backend, flow: Flow, flow_id: str, n: int) -> dict:
     }
 
 
-def run_all(home: Path, pickups: int, n: int) -> dict:
+def idle_cpu(pid: int, seconds: float = 5.0) -> float:
+    """Share of one core the process ``pid`` used over ``seconds`` (from /proc, Linux)."""
+    def used() -> float:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = used()
+    time.sleep(seconds)
+    return (used() - before) / seconds
+
+
+def run_all(home: Path, pickups: int, n: int, warm: int = 1, gap: float = 1.0) -> dict:
     """Register the three flows in a fresh backend under ``home`` and measure them through one agent."""
     from jupyter_flows.backend import Backend
     from jupyter_flows.agent.background import local_agent_process
@@ -150,9 +165,14 @@ def run_all(home: Path, pickups: int, n: int) -> dict:
     big = map_flow(n)
     ids = {name: flow.register(project_name="bench") for name, flow in
            (("ping", ping_flow()), ("demo", demo_flow()), ("map", big))}
-    results: dict = {"poll_interval_s": float(os.environ.get("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.2"))}
-    with local_agent_process("--import-path", str(ROOT), log_path=home / "agent.log"):
-        results["pickup"] = bench_pickup(backend, ids["ping"], pickups)
+    results: dict = {"poll_interval_s": float(os.environ.get("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", "0.2")),
+                     "warm": warm, "gap_s": gap, "backend": backend.url.split(":", 1)[0]}
+    with local_agent_process("--import-path", str(ROOT), "--warm", str(warm), log_path=home / "agent.log") as agent:
+        while not backend.list_agents():  # registered: its imports are done
+            time.sleep(0.1)
+        time.sleep(2)  # first polls done, warm processes ready
+        results["idle_agent_cpu"] = idle_cpu(agent.pid)
+        results["pickup"] = bench_pickup(backend, ids["ping"], pickups, gap)
         results["parallel_demo"] = bench_demo(backend, ids["demo"])
         results["large_map"] = bench_map(backend, big, ids["map"], n)
     backend.close()
@@ -163,13 +183,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 pickups and 1,000 tasks")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--warm", type=int, default=1, help="the agent's --warm (0: every run starts cold)")
+    parser.add_argument("--gap", type=float, default=1.0, help="seconds between one pickup's end and the next run")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="a PostgreSQL backend (a throwaway server, as the tests start one)")
     args = parser.parse_args(argv)
     pickups, n = (10, 1_000) if args.quick else (50, 10_000)
 
-    with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home:
+    with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home, _backend_url(args.postgresql):
         os.environ["JUPYTER_FLOWS_HOME"] = home
-        os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
-        results = run_all(Path(home), pickups, n)
+        results = run_all(Path(home), pickups, n, args.warm, args.gap)
     report(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -177,9 +200,30 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
+@contextlib.contextmanager
+def _backend_url(postgresql: bool):
+    """JUPYTER_FLOWS_BACKEND_URL unset (the home's SQLite file), or a new database of a throwaway PostgreSQL."""
+    os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
+    if not postgresql:
+        yield
+        return
+    sys.path.insert(0, str(ROOT / "tests" / "backend"))
+    from postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        os.environ["JUPYTER_FLOWS_BACKEND_URL"] = server.new_database()
+        yield
+    finally:
+        os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
+        server.stop()
+
+
 def report(results: dict) -> None:
     pickup = results["pickup"]
-    print(f"Agent benchmarks (poll interval {results['poll_interval_s']} s)")
+    print(f"Agent benchmarks ({results['backend']}, poll interval {results['poll_interval_s']} s, "
+          f"--warm {results['warm']}, {results['gap_s']} s between pickups)")
+    print(f"idle agent: {results['idle_agent_cpu']:.2%} of a core (target <= 1%)")
     print(f"pickup over {pickup['runs']} runs, seconds from creation:")
     for label, key in (("claimed (Submitted)", "created_to_submitted_s"), ("running", "created_to_running_s"),
                        ("finished (Success)", "created_to_success_s")):

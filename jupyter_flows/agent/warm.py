@@ -144,15 +144,17 @@ def _resident_bytes(pid: int) -> int:
 
 def _prepare():
     """Import what every run needs and open the backend, before any run is known."""
-    from ..backend import Backend
-    from ..tasks import papermill_engine  # noqa: F401  (papermill, nbclient, jupyter_client)
+    from .. import executors, run_configs, storage  # noqa: F401  (execute_flow_run imports them on use)
+    from ..backend import Backend, limit_gate, recorder  # noqa: F401
     from . import execute
 
     backend = Backend()
     with backend.engine.connect():  # the connection stays in the pool for the run
         pass
     kernel_name = os.environ.get(WARM_KERNEL_ENV)
-    if kernel_name:
+    if kernel_name:  # this agent runs notebooks: papermill, nbclient and jupyter_client too (seconds of imports)
+        from ..tasks import papermill_engine
+
         try:
             papermill_engine.start_warm_kernel(kernel_name)
         except Exception as exc:  # e.g. no longer installed: the run starts its own kernel, or says why not
