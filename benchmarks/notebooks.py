@@ -9,8 +9,9 @@ hits all of them alike, and prints the median wall-clock of each:
 ``papermill.execute_notebook`` alone; the notebook as a flow with
 ``flow.run()`` here; the registered flow run by ``execute_flow_run`` here
 (what an agent's run process does); and the registered flow run by a real
-``jupyter-flows agent local start`` process (poll, claim, process start,
-import, run, record), for reference. Every way starts one kernel per run.
+``jupyter-flows agent local start`` process (claim, hand the run to a warm
+run process whose kernel is already started, run, record). Every way but the
+agent's starts its kernel after the run was asked for.
 
 Part 2 maps ``ExecuteNotebook`` over 8 parameter sets, once with
 ``LocalExecutor`` (one notebook after another) and once with
@@ -88,7 +89,7 @@ def part_one(work: Path, repeat: int) -> None:
         "papermill.execute_notebook": lambda: plain_papermill(notebook, work / "plain.ipynb"),
         "flow.run() here": lambda: as_flow_here(flow),
         "execute_flow_run (agent's run process, here)": lambda: through_execute_flow_run(backend, flow_id),
-        "agent process (poll, start, run, record)": lambda: through_agent_process(backend, flow_id),
+        "agent process (warm process and kernel)": lambda: through_agent_process(backend, flow_id),
     }
     try:
         for fn in ways.values():  # warm up: first kernel start, imports, the agent's own start
@@ -145,14 +146,17 @@ def part_two(work: Path, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="rounds per measurement (default 5)")
+    parser.add_argument("--part", choices=("1", "2", "all"), default="all", help="run only part 1 or 2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as tmp:
         work = Path(tmp)
         os.environ["JUPYTER_FLOWS_HOME"] = str(work / "home")
         os.environ["JUPYTER_FLOWS_LOG_LEVEL"] = "WARNING"
         os.chdir(work)
-        part_one(work, args.repeat)
-        part_two(work, args.repeat)
+        if args.part in ("1", "all"):
+            part_one(work, args.repeat)
+        if args.part in ("2", "all"):
+            part_two(work, args.repeat)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import signal
 import threading
 from pathlib import Path
@@ -195,12 +196,11 @@ class FlowEngine(Engine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, reporter: CellReporter, kernel_cwd=None,
                                  start_timeout=60, execution_timeout=None, **kwargs):
-        km = take_warm_kernel(kernel_name, kernel_cwd)
+        km = take_warm_kernel(kernel_name, kernel_cwd) or ipc_kernel_manager(kernel_name)
         try:
             return cls._execute(nb_man, kernel_name, reporter, km, kernel_cwd, start_timeout, execution_timeout)
         finally:
-            if km is not None:  # nbclient leaves a kernel it did not start running
-                km.shutdown_kernel(now=True)
+            _shut_down(km)  # nbclient leaves running a kernel whose manager it was given
 
     @classmethod
     def _execute(cls, nb_man, kernel_name, reporter, km, kernel_cwd, start_timeout, execution_timeout):
@@ -243,16 +243,34 @@ papermill_engines.register(ENGINE_NAME, FlowEngine)
 _warm_kernel: dict[str, Any] = {}
 
 
-def start_warm_kernel(kernel_name: str) -> None:
-    """Start a ``kernel_name`` kernel now, over IPC sockets, for the next notebook run of this process."""
+def ipc_kernel_manager(kernel_name: str):
+    """A manager of a local ``kernel_name`` kernel talking over IPC sockets in a private directory.
+
+    (No TCP ports to find or secure: the kernel prints no warning about unencrypted TCP into every run.)
+    """
     import tempfile
 
-    from jupyter_client import KernelManager
+    from jupyter_client import AsyncKernelManager
 
     directory = tempfile.mkdtemp(prefix="jupyter-flows-kernel-")
-    km = KernelManager(kernel_name=kernel_name, transport="ipc",
-                       connection_file=os.path.join(directory, "kernel.json"))
-    km.start_kernel()
+    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
+                              connection_file=os.path.join(directory, "kernel.json"))
+
+
+def _shut_down(km) -> None:
+    from jupyter_core.utils import run_sync
+
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+    shutil.rmtree(os.path.dirname(km.connection_file), ignore_errors=True)
+
+
+def start_warm_kernel(kernel_name: str) -> None:
+    """Start a ``kernel_name`` kernel now, for the next notebook run of this process (see agent/warm.py)."""
+    from jupyter_core.utils import run_sync
+
+    km = ipc_kernel_manager(kernel_name)
+    run_sync(km.start_kernel)()
     _warm_kernel.update(km=km, env=dict(os.environ))
 
 
@@ -261,8 +279,10 @@ def take_warm_kernel(kernel_name: str, cwd: str | None):
     km = _warm_kernel.pop("km", None)
     if km is None:
         return None
-    if km.kernel_name != kernel_name or not km.is_alive():  # replaced by a kernel papermill starts
-        km.shutdown_kernel(now=True)
+    from jupyter_core.utils import run_sync
+
+    if km.kernel_name != kernel_name or not run_sync(km.is_alive)():  # a new kernel runs the notebook instead
+        _shut_down(km)
         return None
     _take_on_run_env(km, _warm_kernel.pop("env"), cwd)
     return km
