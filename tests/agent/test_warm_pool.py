@@ -244,3 +244,15 @@ def test_a_notebook_run_whose_kernel_is_not_installed_fails_clearly(backend, tmp
     assert final["state"] == "Failed"
     [task_run] = backend.get_task_runs(run["id"])
     assert "no-such-kernel" in task_run["message"] and "python3" in task_run["message"]
+
+
+def test_killing_the_agent_leaves_no_warm_kernel_behind(backend, notebook_flow, start_agent, tmp_path):
+    agent = start_agent("--warm", "1")
+    run_probe(backend, notebook_flow, tmp_path / "kernels.txt")  # the agent now starts kernels ahead
+    [warm] = wait_for(lambda: [p for p in warm_processes(agent.pid) if p.children()], timeout=60,
+                      what="a warm run process with a kernel")
+    kernels = warm.children(recursive=True)
+    os.kill(agent.pid, signal.SIGKILL)
+    agent.process.wait()
+    wait_for(lambda: all(process_gone(p.pid) for p in [warm, *kernels]), timeout=20,
+             what="the warm process and its kernel gone")
