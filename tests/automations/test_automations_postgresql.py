@@ -14,7 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))  # the PostgreSQL fixture's module
 
-from postgres_server import PostgresServer  # noqa: E402
+# The one PostgreSQL harness; its backend fixture replaces the SQLite one for every imported test.
+from postgres_server import postgres_server, postgresql_backend as backend  # noqa: E402,F401
 from test_flows_of_flows import (  # noqa: E402,F401
     registered, test_a_parent_flow_runs_a_child_with_parameters_and_gets_its_task_result,
     test_a_result_the_child_did_not_keep_is_named_with_those_it_kept, test_an_ordinary_run_keeps_no_results,
@@ -28,24 +29,7 @@ from test_stored_notifications import (  # noqa: E402,F401
     test_stored_notifications_go_only_on_their_states_and_survive_a_new_version,
 )
 
-from jupyter_flows.backend import Backend  # noqa: E402
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def backend(jupyter_flows_home, postgres_server, monkeypatch):
-    monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", postgres_server.new_database())
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 def test_the_backend_really_is_postgresql(backend):

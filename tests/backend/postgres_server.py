@@ -11,6 +11,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import pytest
+
 
 def _bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -66,3 +68,25 @@ class PostgresServer:
                              autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    """One server for the test module that imports this fixture, stopped at its end whatever happened."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgresql_backend(jupyter_flows_home, postgres_server, monkeypatch):
+    """A backend on a fresh database; ``JUPYTER_FLOWS_BACKEND_URL`` points every process of the test at it.
+
+    A test module imports it under the name its tests ask for (``backend``, ``pg_backend``).
+    """
+    from jupyter_flows.backend import Backend
+
+    monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", postgres_server.new_database())
+    backend = Backend()
+    yield backend
+    backend.close()

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_flows.backend import Backend
-from postgres_server import PostgresServer
-
 from test_backend_agents import *  # noqa: F401,F403
 from test_backend_claim import *  # noqa: F401,F403
 from test_backend_client import *  # noqa: F401,F403
@@ -27,6 +24,9 @@ from test_backend_recorder import *  # noqa: F401,F403
 from test_backend_register import *  # noqa: F401,F403
 from test_backend_task_runs_and_logs import *  # noqa: F401,F403
 
+# The one PostgreSQL harness; its backend fixture replaces the SQLite one for every imported test.
+from postgres_server import postgres_server, postgresql_backend as backend  # noqa: E402,F401
+
 pytestmark = pytest.mark.slow
 
 # SQLite's own machinery, checked in the SQLite modules: a locked or read-only database file, and
@@ -36,21 +36,6 @@ del test_a_locked_backend_delays_the_records_not_the_flow
 del test_a_backend_that_stays_unwritable_fails_the_end_of_the_run_loudly
 del test_a_batch_of_a_thousand_task_runs_is_one_transaction_and_one_executemany
 del test_a_batch_of_log_lines_is_one_transaction_and_one_executemany
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def backend(jupyter_flows_home, postgres_server, monkeypatch):
-    monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", postgres_server.new_database())
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 def test_the_backend_really_is_postgresql(backend):

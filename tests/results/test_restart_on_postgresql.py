@@ -9,29 +9,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "backend"))  # postgres_server: the one PostgreSQL harness
 
-from postgres_server import PostgresServer
+from postgres_server import postgres_server, postgresql_backend as pg_backend  # noqa: F401
 from test_restart_through_the_backend import _executions, _registered
 
 from jupyter_flows.agent.execute import execute_flow_run
-from jupyter_flows.backend import Backend
 from jupyter_flows.exceptions import RestartError
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pg_backend(jupyter_flows_home, postgres_server, monkeypatch):
-    monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", postgres_server.new_database())
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 def test_a_failed_run_on_postgresql_restarts_from_its_recorded_result_locations(tmp_path, pg_backend):

@@ -15,18 +15,11 @@ import pytest
 from server_helpers import register_hello_flow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))  # the one PostgreSQL harness
-from postgres_server import PostgresServer  # noqa: E402
+from postgres_server import postgres_server  # noqa: E402,F401
 
 pytestmark = pytest.mark.slow
 
 LARGEST = "2147483647"
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    server = PostgresServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)
