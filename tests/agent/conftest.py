@@ -15,6 +15,9 @@ import pytest
 
 from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL, SLOW_FLOW, register_file, write_flow_file
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "backend"))
+from postgres_server import postgres_server  # noqa: E402,F401  (the one PostgreSQL harness)
+
 
 @pytest.fixture(autouse=True)
 def fast_intervals(monkeypatch):
@@ -70,3 +73,15 @@ def start_agent(tmp_path):
 @pytest.fixture
 def slow_flow(backend, tmp_path) -> dict:
     return register_file(backend, write_flow_file(tmp_path, SLOW_FLOW, "slow_flow.py"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_backend(request, jupyter_flows_home, monkeypatch):
+    """One backend for the test and every agent it starts: the home's SQLite file, or a PostgreSQL database."""
+    from jupyter_flows.backend import Backend
+
+    if request.param == "postgresql":
+        monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", request.getfixturevalue("postgres_server").new_database())
+    backend = Backend()
+    yield backend
+    backend.close()

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,9 +14,6 @@ import pytest
 from jupyter_flows.backend import Backend
 
 from agent_helpers import pid_from, process_gone, register_file, wait_for, wait_for_state, write_flow_file
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "backend"))
-from postgres_server import PostgresServer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -38,23 +34,6 @@ def note_run(path):
 with Flow("note-run") as flow:
     note_run(Parameter("out"))
 '''
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_backend(request, jupyter_flows_home, monkeypatch):
-    """One backend for the test and every agent it starts: the home's SQLite file, or a PostgreSQL database."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", request.getfixturevalue("postgres_server").new_database())
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 def test_a_running_agent_is_recorded_live_and_stopped_when_it_ends(shared_backend, start_agent):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -14,9 +12,6 @@ from jupyter_flows.agent.wakeup import Wakeup
 from jupyter_flows.backend import Backend
 
 from agent_helpers import register_file, wait_for, wait_for_state, write_flow_file
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "backend"))
-from postgres_server import PostgresServer  # noqa: E402
 
 QUICK_FLOW = '''
 from jupyter_flows import Flow, task
@@ -33,22 +28,6 @@ with Flow("quick-flow") as flow:
 
 #: Far longer than any test waits: only a wake-up can explain a quick pickup.
 LONG_POLL = "60"
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    server = PostgresServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_backend(request, jupyter_flows_home, monkeypatch):
-    if request.param == "postgresql":
-        monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", request.getfixturevalue("postgres_server").new_database())
-    backend = Backend()
-    yield backend
-    backend.close()
 
 
 @pytest.fixture
