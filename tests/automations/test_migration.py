@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
+import sys
+from pathlib import Path
 
-from jupyter_flows import Flow, task
-from jupyter_flows.backend import Backend, schema
+from sqlalchemy import inspect
 
+from jupyter_flows.backend import Backend
 
-@task
-def noop():
-    pass
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))  # backend_helpers: the migration helper
+from backend_helpers import migrate_a_backend_made_before  # noqa: E402
 
 
 def test_migration_4_upgrades_a_backend_made_before_it_and_keeps_its_runs(backend):
-    backend.create_project("p")
-    flow_id = Flow("old", tasks=[noop]).register(project_name="p")
-    old_run = backend.create_flow_run(flow_id=flow_id)
-    with backend.engine.begin() as conn:  # back to what the backend had before migration 4
-        conn.execute(text("DROP INDEX ix_flow_runs_parent"))
-        conn.execute(text("ALTER TABLE flow_runs DROP COLUMN parent_flow_run_id"))
-        for table in ("secrets", "notifications", "task_run_results"):
-            conn.execute(text(f"DROP TABLE {table}"))
-    migration = dict((version, apply) for version, _, apply in schema.MIGRATIONS)[4]
-    with backend.engine.begin() as conn:
-        migration(conn)
-    backend.close()
+    flow_id, old_run = migrate_a_backend_made_before(backend, 4, [
+        "DROP INDEX ix_flow_runs_parent",
+        "ALTER TABLE flow_runs DROP COLUMN parent_flow_run_id",
+        *(f"DROP TABLE {table}" for table in ("secrets", "notifications", "task_run_results")),
+    ])
 
     upgraded = Backend()
 

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
-from jupyter_flows import Flow, task
-from jupyter_flows.backend import Backend, schema
+from jupyter_flows.backend import Backend
 from jupyter_flows.exceptions import NotFoundError
 
-
-@task
-def noop():
-    pass
+from backend_helpers import migrate_a_backend_made_before
 
 
 def test_migration_7_adds_the_infrastructure_of_runs_to_a_backend_made_before_it(backend):
-    backend.create_project("p")
-    flow_id = Flow("old", tasks=[noop]).register(project_name="p")
-    old_run = backend.create_flow_run(flow_id=flow_id)
-    with backend.engine.begin() as conn:  # back to what the backend had before migration 7
-        conn.execute(text("ALTER TABLE flow_runs DROP COLUMN infrastructure"))
-    migration = dict((version, apply) for version, _, apply in schema.MIGRATIONS)[7]
-    with backend.engine.begin() as conn:
-        migration(conn)
-    backend.close()
+    _, old_run = migrate_a_backend_made_before(backend, 7, ["ALTER TABLE flow_runs DROP COLUMN infrastructure"])
 
     upgraded = Backend()
     assert upgraded.get_flow_run(old_run["id"])["infrastructure"] is None
