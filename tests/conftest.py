@@ -19,3 +19,16 @@ def backend(jupyter_flows_home):
     backend = Backend()
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def ip():
+    """IPython's test shell with the jupyter-flows magics loaded, its namespace reset before and after."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or InteractiveShell.instance()
+    shell.reset(new_session=False)
+    shell.run_line_magic("load_ext", "jupyter_flows")
+    yield shell
+    shell.reset(new_session=False)

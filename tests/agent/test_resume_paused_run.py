@@ -112,19 +112,6 @@ def test_client_resume_is_refused_for_a_run_that_is_not_paused(tmp_path, backend
         client.resume_flow_run("nope")
 
 
-@pytest.fixture
-def ip():
-    """IPython's test shell with the jupyter-flows magics loaded, its namespace reset before and after."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython() or InteractiveShell.instance()
-    shell.reset(new_session=False)
-    shell.run_line_magic("load_ext", "jupyter_flows")
-    yield shell
-    shell.reset(new_session=False)
-
-
 def test_the_run_widget_offers_approve_and_resume_for_a_paused_run_and_follows_it_to_the_end(
         tmp_path, backend, start_agent):
     run_id = _paused_run(backend, tmp_path, start_agent)

@@ -12,21 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 
 from jupyter_flows.agent.background import local_agent_process
 
 from jupyter_helpers import HELLO_FLOW_CELL, HELLO_TASK, run
-
-
-@pytest.fixture
-def ip():
-    shell = start_ipython() or InteractiveShell.instance()
-    shell.reset(new_session=False)
-    shell.run_line_magic("load_ext", "jupyter_flows")
-    yield shell
-    shell.reset(new_session=False)
 
 
 @pytest.fixture

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 
 from jupyter_flows import Flow, Parameter, task
-
-
-@pytest.fixture
-def ip():
-    shell = start_ipython() or InteractiveShell.instance()
-    shell.reset(new_session=False)
-    shell.run_line_magic("load_ext", "jupyter_flows")
-    yield shell
-    shell.reset(new_session=False)
 
 
 @task
