@@ -7,15 +7,14 @@ stopped at the end of the test whatever happened in it.
 from __future__ import annotations
 
 import json
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from jupyter_flows.agent.background import start_agent_process, stop_agent_process
 
 
 class WebhookServer:
@@ -110,13 +109,6 @@ def agent(fast_agent_settings, tmp_path):
     """A ``jupyter-flows agent local start`` process, stopped (SIGINT, then SIGKILL) after the test."""
     log_path = tmp_path / "agent.log"
     with open(log_path, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start"],
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        process = start_agent_process(out=out)
     yield process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_agent_process(process, timeout=15)

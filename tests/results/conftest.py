@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from jupyter_flows.agent.background import start_agent_process, stop_agent_process
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "agent"))  # agent_helpers: the CLI, waits, registration
 
@@ -20,17 +21,10 @@ def start_agent(tmp_path, monkeypatch):
 
     def start(*options: str) -> subprocess.Popen:
         with open(tmp_path / f"agent-{len(processes)}.log", "wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "jupyter_flows.cli", "agent", "local", "start", *options],
-                                       stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            process = start_agent_process(*options, out=out)
         processes.append(process)
         return process
 
     yield start
     for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_agent_process(process, timeout=15)
