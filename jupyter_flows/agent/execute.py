@@ -211,7 +211,7 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
     from ..backend import Backend, BackendRecorder
     from ..executors import executor_from_dict
 
-    backend = backend or Backend()
+    backend = backend or Backend(create=False)  # a run id needs its database: never make a fresh one
     run = backend.get_flow_run(flow_run_id)
     if run["state"] in FINAL_STATES:
         log.info("flow run %s is already %s; nothing to do", flow_run_id, run["state"])

@@ -148,7 +148,7 @@ def _prepare():
     from ..backend import Backend, limit_gate, recorder  # noqa: F401
     from . import execute
 
-    backend = Backend()
+    backend = Backend(create=False)  # the agent's database exists: never make a fresh one here
     with backend.engine.connect():  # the connection stays in the pool for the run
         pass
     kernel_name = os.environ.get(WARM_KERNEL_ENV)

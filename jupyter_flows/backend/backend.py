@@ -44,8 +44,9 @@ class Backend:
     'tutorial'
     """
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, create: bool = True):
         self.url = url or config.backend_url()
+        self._create = create  # False in processes an agent starts: a missing SQLite file is an error
         self._engine: Engine | None = None
         self._file: tuple[str, int, int] | None = None
         self._opening = threading.Lock()  # server handlers and the recorder's writer share a Backend
@@ -66,7 +67,7 @@ class Backend:
         if self._engine is None:
             with self._opening:
                 if self._engine is None:
-                    engine = open_engine(self.url)
+                    engine = open_engine(self.url, self._create)
                     try:
                         migrate(engine, self.url)
                     except BaseException:

@@ -46,8 +46,13 @@ def backend_error(url: str, exc: BaseException, doing: str) -> BackendError:
     return BackendError(f"backend {display_url(url)} could not {doing}: {type(cause).__name__}: {cause}")
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url``; for an SQLite file, its directory is created if needed."""
+def open_engine(url: str, create: bool = True) -> Engine:
+    """An engine for ``url``; for an SQLite file, its directory is created if needed.
+
+    ``create=False`` is for processes that an agent starts for a run: their
+    database exists already, and a missing file means it was deleted, so
+    creating a fresh, empty one would only hide that (see :func:`check_database_file`).
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -56,8 +61,10 @@ def open_engine(url: str) -> Engine:
             "or postgresql://user@host/dbname (set JUPYTER_FLOWS_BACKEND_URL)"
         ) from exc
     is_sqlite = parsed.get_backend_name() == "sqlite"
-    if is_sqlite:
+    if is_sqlite and create:
         _make_sqlite_directory(url, parsed)
+    elif is_sqlite:
+        _require_sqlite_file(url, parsed)
     try:
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S} if is_sqlite else {})
     except (NoSuchModuleError, ImportError) as exc:
@@ -99,6 +106,15 @@ def check_database_file(url: str, watched: tuple[str, int, int]) -> None:
         raise BackendGoneError(
             f"backend {display_url(url)}: its database file {path} was {what} while in use; "
             "what is written now would be lost. Restore the file, or restart with the new database")
+
+
+def _require_sqlite_file(url: str, parsed) -> None:
+    database = parsed.database
+    if database and database != ":memory:" and not database.startswith("file:") \
+            and not Path(database).expanduser().exists():
+        raise BackendGoneError(
+            f"backend {display_url(url)}: its database file {Path(database).expanduser()} does not exist "
+            "(deleted while in use?); a process started for a run never creates a new one")
 
 
 def _make_sqlite_directory(url: str, parsed) -> None:

@@ -70,3 +70,16 @@ def test_a_new_home_is_private_to_its_user_and_so_are_the_database_files(tmp_pat
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [home, *home.iterdir()]}
     backend.close()
     assert modes == {"new-home": 0o700, "backend.db": 0o600, "backend.db-wal": 0o600, "backend.db-shm": 0o600}
+
+
+def test_a_process_started_for_a_run_never_creates_a_fresh_database_in_place_of_a_deleted_one(backend):
+    backend.create_project("tutorial")
+    path = os.path.realpath(backend.engine.url.database)
+    for file in _database_files(backend):
+        os.remove(file)
+    run_process_backend = Backend(backend.url, create=False)  # as a warm or run process opens it
+    with pytest.raises(BackendGoneError, match=rf"its database file {path} does not exist"):
+        run_process_backend.list_projects()
+    assert not os.path.exists(path)
+    with pytest.raises(BackendGoneError, match="was deleted while in use"):
+        backend.list_projects()  # the agent still names what happened, not "replaced by another file"
