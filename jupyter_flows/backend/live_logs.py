@@ -210,7 +210,7 @@ def _worker_live_logs(stream: LogStream) -> LiveLogs | None:
         return None
     from .backend import Backend
 
-    backend = Backend(stream.url)
+    backend = Backend(stream.url, create=False)  # a worker writes into the run's database, never a new one
 
     def write(rows: list) -> None:
         backend.record_rows(stream.flow_run_id, (), rows, "write live log lines")
