@@ -104,6 +104,8 @@ class LocalAgent:
         self._stop_reason = "stopped"
         self._last_beat = 0.0
         self._last_sweep = 0.0
+        self._heard = 0.0  # when this agent's last beat reached the backend (monotonic)
+        self._unheard_until = 0.0  # end of this agent's last gap between beats longer than an interval
         self._unreleased: dict[str, str] = {}  # run id: why this agent gives its claim back
         self._wakeup = Wakeup(self.backend.url)  # started with the loop (see start)
         # The agent's beat also keeps the runs it holds alive: often enough for the stale threshold
@@ -182,7 +184,7 @@ class LocalAgent:
         self._release_claims()
         self._refill_warm_pool()
         now = time.monotonic()
-        if now - self._last_sweep >= self.heartbeat_interval:
+        if now - self._last_sweep >= self.heartbeat_interval and self._heard_regularly(now):
             self._last_sweep = now
             self._sweep_lost_runs()
         while not self._stop.is_set() and (self.concurrency is None or len(self.children) < self.concurrency):
@@ -315,6 +317,7 @@ class LocalAgent:
         self.backend.register_agent(self.agent_id, socket.gethostname(), self.labels, kind=self.agent_kind,
                                     managed_by=self.managed_by)
         self._last_beat = time.monotonic()
+        self._was_heard()
 
     def _beat(self) -> None:
         """Tell the backend that this agent, and so every run it holds, is alive (throttled)."""
@@ -326,6 +329,28 @@ class LocalAgent:
             self.backend.agent_heartbeat(self.agent_id, len(self.children))
         except NotFoundError:  # its record is gone (registration failed at start): register again
             self._register()
+            return
+        self._was_heard()
+
+    def _was_heard(self) -> None:
+        """Note that a beat of this agent reached the backend, and whether it came late."""
+        now = time.monotonic()
+        if self._heard and now - self._heard > self.heartbeat_interval:
+            self._unheard_until = now
+        self._heard = now
+
+    def _heard_regularly(self, now: float) -> bool:
+        """Whether this agent's own beats went through on time for the whole stale threshold.
+
+        A machine that stalled (CPU, memory, a paused VM) or a database that
+        queued writes for seconds delays every agent's beats, this one's too.
+        Judging the others right after such a gap would take live agents for
+        gone: the sweep waits until this agent has been heard regularly for as
+        long as the others are given.
+        """
+        if not self._heard or now - self._heard > self.heartbeat_interval:  # unheard right now
+            return False
+        return now - self._unheard_until >= 2 * self.heartbeat_interval
 
     def _start_beating(self):
         """Beat from a thread too, so that a slow turn of the loop (many launches on a busy machine)

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -131,6 +132,33 @@ def test_a_run_paused_past_its_heartbeat_timeout_is_lost_and_never_records_its_l
     after = backend.get_flow_run(run["id"])
     assert (after["state"], after["state_message"]) == ("Failed", lost["state_message"])
     assert [t["state"] for t in backend.get_task_runs(run["id"]) if t["task_name"] == "work"] != ["Success"]
+
+
+def test_after_a_machine_wide_stall_an_agent_does_not_take_a_live_agent_for_gone(shared_backend, start_agent,
+                                                                                  tmp_path, monkeypatch):
+    """Every process stalls at once (a paused VM, a machine out of CPU): the agent that wakes first must not
+    fail the runs of an agent that wakes a moment later, since its own beats were just as late."""
+    backend = shared_backend
+    monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", "2")  # lost after 4 s of silence
+    flow = register_file(backend, write_flow_file(tmp_path, PAUSABLE_FLOW, "pausable.py"))
+    pid_file = tmp_path / "pid"
+    run = backend.create_flow_run(flow["id"], parameters={"pid_file": str(pid_file), "seconds": 12})
+    holder = start_agent()
+    run_pid = pid_from(pid_file)
+    wait_for_state(backend, run["id"], states=("Running",))
+    judge = start_agent()
+    wait_for(lambda: len(backend.list_agents(live_only=True)) == 2, what="both agents live")
+    stalled = (judge.pid, holder.pid, run_pid)
+    for pid in stalled:
+        os.kill(pid, signal.SIGSTOP)
+    time.sleep(6)  # silent for 1.5 times the stale threshold
+    os.kill(judge.pid, signal.SIGCONT)
+    time.sleep(2)  # the judge polls and would sweep in this time; the holder has not beaten yet
+    for pid in (holder.pid, run_pid):
+        os.kill(pid, signal.SIGCONT)
+
+    final = wait_for_state(backend, run["id"], timeout=60)
+    assert (final["state"], final["state_message"]) == ("Success", final["state_message"]), final["states"]
 
 
 def test_an_agent_whose_database_file_is_deleted_exits_naming_it(backend, start_agent):
