@@ -3,7 +3,8 @@
  * runs with state badges. Each flow has a version picker (its runs and the
  * Run button follow the version picked) and pages through older runs; a
  * Scheduled run says why it waits, and the header how many agents are live
- * (with none, a Start button when this server may start its agent). It
+ * (with none, a Start button when this server may start its agent), with a
+ * list of the agents (host, labels, last seen, runs in flight). It
  * reloads every 2 s while a shown run is active (every 10 s otherwise, to
  * pick up runs started elsewhere).
  */
@@ -14,6 +15,7 @@ import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
+import { AgentsList } from './agents';
 import { StateBadge } from './badge';
 import { FlowsClient } from './client';
 import { elapsed, formatDuration, formatTimestamp, shortRunName } from './format';
@@ -305,7 +307,7 @@ function FlowsPanelView(props: {
   isVisible: () => boolean;
 }): JSX.Element {
   const [tree, setTree] = React.useState<ProjectNode[] | null>(null);
-  const [agents, setAgents] = React.useState<AgentList | null>(null);
+  const [agents, setAgents] = React.useState<{ list: AgentList; receivedAt: number } | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [trigger, setTrigger] = React.useState(0);
   const choices = React.useRef<Choices>(new Map());
@@ -348,7 +350,7 @@ function FlowsPanelView(props: {
       try {
         const [loaded, listed] = await Promise.all([loadTree(props.client, choices.current), props.client.agentList()]);
         setTree(loaded);
-        setAgents(listed);
+        setAgents({ list: listed, receivedAt: Date.now() });
         setError(null);
         return loaded.some(node => node.flows.some(f => f.runs.runs.some(run => isActive(run.state))));
       } catch (e) {
@@ -370,7 +372,8 @@ function FlowsPanelView(props: {
           ⟳
         </button>
       </div>
-      {agents && <AgentsStatus list={agents} client={props.client} onChange={() => setTrigger(t => t + 1)} />}
+      {agents && <AgentsStatus list={agents.list} client={props.client} onChange={() => setTrigger(t => t + 1)} />}
+      {agents && <AgentsList list={agents.list} receivedAt={agents.receivedAt} />}
       {error && (
         <div className="jp-FlowsPanel-error" data-testid="flows-panel-error">
           {error}

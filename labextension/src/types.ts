@@ -123,6 +123,8 @@ export interface ManagedAgentStatus {
 export interface AgentList {
   agents: Agent[];
   managed_agent: ManagedAgentStatus | null;
+  /** The server's clock when it answered (epoch seconds): how long ago agents were seen is read against it. */
+  now?: number;
 }
 
 export type TaskRun = TimedTaskRun & {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -83,7 +84,11 @@ class ProjectsHandler(FlowsAPIHandler):
 
 class AgentsHandler(FlowsAPIHandler):
     """``GET agents``: the agents that registered with the backend, each with ``live`` (seen lately) and
-    ``managed`` (started by this server), and ``managed_agent``: how this server's own agent fares."""
+    ``managed`` (started by this server), and ``managed_agent``: how this server's own agent fares.
+
+    ``now`` is this server's clock when it read them: the Lab shows "last seen 3 s ago" against it,
+    not against the browser's clock, which may be another machine's.
+    """
 
     @property
     def managed_agent(self):
@@ -95,7 +100,7 @@ class AgentsHandler(FlowsAPIHandler):
         managed = self.managed_agent
         records = await self.call(self.backend.list_agents)
         self.reply({"agents": views.agents(records, managed.server_id if managed else None),
-                    "managed_agent": managed.status() if managed else None})
+                    "managed_agent": managed.status() if managed else None, "now": time.time()})
 
 
 class StartAgentHandler(AgentsHandler):
