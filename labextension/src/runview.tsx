@@ -1,6 +1,6 @@
 /**
  * A flow run in the main area: its state, parameters and output notebook,
- * a timeline of its task runs on one time axis, the task-run table and the
+ * its history by attempt (a restart from failed adds one), a timeline of its task runs on one time axis, the task-run table and the
  * log. While the run is live the view polls every second, fetching only the
  * log lines after the last one it has (`?after=`), page after page until the
  * server says there are no more; it keeps the newest `MAX_LOG_LINES` lines.
@@ -9,6 +9,7 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { describeAttempt, runAttempts } from './attempts';
 import { StateBadge } from './badge';
 import { FlowsApiError, FlowsClient } from './client';
 import { elapsed, formatClock, formatDuration, formatTimestamp } from './format';
@@ -191,6 +192,28 @@ function LogView(props: { lines: LogLine[]; dropped: number }): JSX.Element {
   );
 }
 
+/** The run's state history, one line per attempt: a restart from failed or a resume adds one. */
+function History(props: { run: FlowRunDetail }): JSX.Element | null {
+  const attempts = runAttempts(props.run.states ?? []);
+  if (!attempts.length) {
+    return null;
+  }
+  return (
+    <>
+      <dt>History</dt>
+      <dd data-testid="run-history" data-attempts={attempts.length}>
+        {attempts.map((attempt, i) => (
+          <div key={i} className="jp-FlowsRunView-attempt" data-testid="run-attempt" data-final-state={attempt[attempt.length - 1].state}>
+            {attempts.length > 1 ? `Attempt ${i + 1}: ` : ''}
+            {describeAttempt(attempt)}
+            <span className="jp-FlowsRunView-attemptTime"> ({formatTimestamp(attempt[0].timestamp)})</span>
+          </div>
+        ))}
+      </dd>
+    </>
+  );
+}
+
 function OutputNotebook(props: { run: FlowRunDetail; actions: RunViewActions }): JSX.Element | null {
   const { run } = props;
   if (!run.output_path) {
@@ -351,6 +374,7 @@ function RunViewBody(props: { runId: string; client: FlowsClient; actions: RunVi
           </>
         )}
         <Lineage run={run} children={children} actions={props.actions} />
+        <History run={run} />
         <dt>Parameters</dt>
         <dd>
           {params.length ? (
