@@ -115,7 +115,7 @@ class LocalAgent:
         self.managed_by: str | None = None
         # the scheduler service in a thread (see agent/scheduler.py); scheduler=False leaves it to others
         self.scheduler = scheduler
-        # run processes started ahead (see agent/warm.py), with the environment runs get from this agent
+        # the run template and its ready run processes (see agent/warm.py), with the environment runs get here
         self.warm_pool = WarmPool(warm, build_env(os.environ, self.env, None, self.import_paths, self.backend.url))
         self._kernels: dict[str, str | None] = {}  # flow id: the kernel of its notebook (None: not a notebook)
 
@@ -213,9 +213,9 @@ class LocalAgent:
             self.warm_pool.note_kernel(self._kernels[flow_id])
 
     def _close_warm_pool(self) -> None:
-        if self.warm_pool.idle:
-            log.info("agent %s: stopping %d warm run process(es) holding %.0f MB while idle", self.agent_id,
-                     len(self.warm_pool.idle), self.warm_pool.idle_memory() / 2**20)
+        if self.warm_pool.template is not None:
+            log.info("agent %s: stopping its run template and %d ready run process(es), holding %.0f MB while idle",
+                     self.agent_id, self.warm_pool.ready, self.warm_pool.idle_memory() / 2**20)
         self.warm_pool.close()
 
     def _launch(self, run: dict) -> bool:

@@ -1,4 +1,4 @@
-"""Warm run processes: started ahead by the agent, one per run, refilled, never left behind."""
+"""Warm starts: a run template forks a fresh process per run, keeps some ready, and is never left behind."""
 
 from __future__ import annotations
 
@@ -40,19 +40,47 @@ with Flow("probe-flow") as flow:
 '''
 
 
+SLEEPY_FLOW = '''
+import time
+
+from jupyter_flows import Flow, task
+
+
+@task
+def nap():
+    time.sleep(60)
+
+
+with Flow("sleepy-flow") as flow:
+    nap()
+'''
+
+
 @pytest.fixture
 def probe_flow(backend, tmp_path) -> dict:
     return register_file(backend, write_flow_file(tmp_path, PROBE_FLOW, "probe_flow.py"))
 
 
-def warm_processes(agent_pid: int) -> list[psutil.Process]:
-    """The agent's child processes that wait as warm run processes."""
-    found = []
+def template_of(agent_pid: int) -> psutil.Process | None:
+    """The agent's run template process, if it has one."""
     for process in psutil.Process(agent_pid).children():
         try:
-            if "jupyter_flows.agent.warm" in " ".join(process.cmdline()):
-                found.append(process)
+            if "jupyter_flows.agent.template" in " ".join(process.cmdline()):
+                return process
         except psutil.Error:  # ended (or a zombie not yet reaped) since the listing
+            pass
+    return None
+
+
+def warm_processes(agent_pid: int) -> list[psutil.Process]:
+    """The live children of the agent's run template: its ready run processes, while no run is in flight."""
+    template = template_of(agent_pid)
+    found = []
+    for process in template.children() if template is not None else ():
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
             pass
     return found
 
@@ -77,7 +105,7 @@ def test_each_run_gets_a_fresh_warm_process_and_nothing_leaks_between_runs(backe
         run_probe(backend, probe_flow, out)
     lines = probe_lines(out)
     assert len({pid for pid, *_ in lines}) == 3
-    assert all("jupyter_flows.agent.warm" in command for _, command, *_ in lines), agent.output()
+    assert all("jupyter_flows.agent.template" in command for _, command, *_ in lines), agent.output()
     assert [leaked for _, _, leaked, *_ in lines] == ["False"] * 3
 
 
@@ -90,7 +118,7 @@ def test_run_config_env_and_working_dir_reach_a_run_in_a_warm_process(backend, p
     run_probe(backend, probe_flow, out, LocalRun(env={"GREETING": "Hello"}, working_dir=str(workdir)))
     run_probe(backend, probe_flow, out)  # the next warm process has the agent's env, not the last run's
     (_, command, _, greeting, cwd), (_, _, _, agent_greeting, _) = probe_lines(out)
-    assert "jupyter_flows.agent.warm" in command
+    assert "jupyter_flows.agent.template" in command
     assert (greeting, cwd) == ("Hello", str(workdir))
     assert agent_greeting == "from the agent"
 
@@ -125,16 +153,60 @@ def test_a_warm_process_that_died_while_idle_is_replaced_not_given_a_run(backend
     run_probe(backend, probe_flow, out)
     [(pid, *_)] = probe_lines(out)
     assert int(pid) != victim.pid
-    assert "exited with code -9 while idle; replacing it" in agent.output()
+    assert "exited with code -9 while it waited for a run; replacing it" in agent.output()
 
 
 def test_killing_the_agent_leaves_no_warm_process_behind(backend, start_agent):
     agent = start_agent("--warm", "2")
     warm = wait_for(lambda: len(warm_processes(agent.pid)) == 2 and warm_processes(agent.pid), timeout=30,
                     what="two warm run processes")
+    template = template_of(agent.pid)
     os.kill(agent.pid, signal.SIGKILL)
     agent.process.wait()
-    wait_for(lambda: all(process_gone(p.pid) for p in warm), timeout=10, what="the warm processes gone")
+    wait_for(lambda: all(process_gone(p.pid) for p in [template, *warm]), timeout=10,
+             what="the template and its warm processes gone")
+
+
+def test_killing_the_agent_during_a_run_leaves_no_process_behind(backend, start_agent, tmp_path):
+    flow = register_file(backend, write_flow_file(tmp_path, SLEEPY_FLOW, "sleepy_flow.py"))
+    agent = start_agent("--warm", "1")
+    wait_for(lambda: warm_processes(agent.pid), timeout=30, what="a warm run process")
+    run = backend.create_flow_run(flow["id"])
+    wait_for_state(backend, run["id"], states=("Running",), timeout=30)
+    template = template_of(agent.pid)
+    everything = [template, *template.children(recursive=True)]
+    assert len(everything) >= 3  # the template, the run's process, a process ready for the next run
+    os.kill(agent.pid, signal.SIGKILL)
+    agent.process.wait()
+    wait_for(lambda: all(process_gone(p.pid) for p in everything), timeout=10,
+             what="the template, the run's process and the ready process gone")
+
+
+def test_a_dead_template_is_replaced_and_runs_go_on(backend, probe_flow, start_agent, tmp_path):
+    agent = start_agent("--warm", "1")
+    wait_for(lambda: warm_processes(agent.pid), timeout=30, what="a warm run process")
+    first = template_of(agent.pid)
+    first.kill()
+    second = wait_for(lambda: (t := template_of(agent.pid)) is not None and t.pid != first.pid and t, timeout=30,
+                      what="a new run template")
+    out = tmp_path / "probe.txt"
+    run_probe(backend, probe_flow, out)
+    [(pid, command, *_)] = probe_lines(out)
+    assert "jupyter_flows.agent.template" in command
+    assert int(pid) in {p.pid for p in second.children()} or process_gone(int(pid))
+    assert f"run template {first.pid} exited with code -9; starting another" in agent.output()
+
+
+def test_runs_created_together_each_get_their_own_process(backend, probe_flow, start_agent, tmp_path):
+    agent = start_agent("--warm", "1", "--concurrency", "3")
+    wait_for(lambda: warm_processes(agent.pid), timeout=30, what="a warm run process")
+    out = tmp_path / "probe.txt"
+    runs = [backend.create_flow_run(probe_flow["id"], parameters={"path": str(out)}) for _ in range(8)]
+    finals = [wait_for_state(backend, run["id"], timeout=120) for run in runs]
+    assert [f["state"] for f in finals] == ["Success"] * 8
+    lines = probe_lines(out)
+    assert len({pid for pid, *_ in lines}) == 8
+    assert [leaked for _, _, leaked, *_ in lines] == ["False"] * 8
 
 
 def test_stopping_the_agent_stops_its_warm_processes(backend, start_agent):
@@ -142,7 +214,7 @@ def test_stopping_the_agent_stops_its_warm_processes(backend, start_agent):
     warm = wait_for(lambda: warm_processes(agent.pid), timeout=30, what="a warm run process")
     assert agent.stop() == 0
     assert all(process_gone(p.pid) for p in warm)
-    assert "stopping 1 warm run process(es) holding" in agent.output()
+    assert "stopping its run template and 1 ready run process(es), holding" in agent.output()
 
 
 def test_warm_zero_keeps_no_warm_process_and_runs_still_run(backend, probe_flow, start_agent, tmp_path):
@@ -205,7 +277,7 @@ def test_a_notebook_run_gets_a_kernel_started_ahead_with_the_runs_env_and_cwd(ba
     lines = probe_lines(out)
     started, parent, greeting, cwd, leaked, _ = lines[-1]
     assert float(started) < created, "the kernel was started before the run was created"
-    assert "jupyter_flows.agent.warm" in parent
+    assert "jupyter_flows.agent.template" in parent
     assert (greeting, cwd) == ("Hello", str(workdir))
     assert [line[4] for line in lines] == ["False"] * 2
 
