@@ -28,6 +28,7 @@ import threading
 import time
 
 from ..engine.events import RunListener
+from ..engine.restarts import RecordedRun
 from ..exceptions import FlowRunFinishedError, NotFoundError
 from ..redaction import mask_secrets
 from .backend import Backend
@@ -112,6 +113,8 @@ class BackendRecorder(RunListener):
         self._maybe_flush()
 
     def task_run_finished(self, run) -> None:
+        if type(run) is RecordedRun:  # kept by a restart from this run's own rows: nothing new to write
+            return
         index = -1 if run.map_index is None else run.map_index
         self._running.pop((run.task_slug, index), None)
         state = run.state

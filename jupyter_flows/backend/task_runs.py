@@ -30,8 +30,10 @@ def write_rows(conn: Connection, compiled_cache: dict, task_rows, log_rows) -> N
 
 
 def get_task_runs(conn: Connection, run_id: str) -> list[dict]:
-    query = select(task_runs).where(task_runs.c.flow_run_id == run_id).order_by(task_runs.c.id)
-    return [_task_run_dict(row) for row in conn.execute(query).mappings()]
+    # plain tuples zipped with the names: a restarted 10,000-child map reads 10,000 rows here
+    query = (select(*(task_runs.c[name] for name in TASK_RUN_FIELDS)).where(task_runs.c.flow_run_id == run_id)
+             .order_by(task_runs.c.id))
+    return [dict(zip(TASK_RUN_FIELDS, row)) for row in conn.execute(query)]
 
 
 def get_logs(conn: Connection, run_id: str, after: int | None, limit: int | None) -> list[dict]:
@@ -100,10 +102,9 @@ def _execute_many(conn: Connection, compiled_cache: dict, build, columns: tuple,
     conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
 
 
-def _task_run_dict(row) -> dict:
-    return {name: row[name] for name in
-            ("task_slug", "task_name", "map_index", "state", "message", "attempts", "start_time", "end_time",
-             "result_location")}
+#: What :func:`get_task_runs` returns of each task run.
+TASK_RUN_FIELDS = ("task_slug", "task_name", "map_index", "state", "message", "attempts", "start_time", "end_time",
+                   "result_location")
 
 
 def _log_dict(row) -> dict:

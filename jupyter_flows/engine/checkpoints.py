@@ -13,6 +13,7 @@ import logging
 import time
 
 from ..exceptions import ResultError
+from ..results.packs import PACK_DIRECTORY, drop_writer, pack_writer
 from .cache_validators import duration_only
 from .logging import LogEntry
 from .state import Cached, Failed
@@ -49,15 +50,36 @@ def read_target(spec, run) -> bool:
 
 
 def write_checkpoint(spec, run) -> None:
-    """Write a successful run's result; a result that cannot be written fails the run, saying why."""
+    """Write a successful run's result; a result that cannot be written fails the run, saying why.
+
+    A mapped child whose result has no location template of its own (nor a
+    target) goes into its task's pack (see :mod:`jupyter_flows.results.packs`).
+    """
     result, task = spec.result, spec.task
     try:
-        location = result.render(task.target, location_values(spec))
-        run.location = result.write(run.state.result, location)
+        if spec.map_index is not None and result.location is None and task.target is None:
+            run.location = _write_packed(spec, result, run.state.result)
+        else:
+            location = result.render(task.target, location_values(spec))
+            run.location = result.write(run.state.result, location)
     except ResultError as exc:
         message = f"Task {task.name!r} ran, but its result could not be checkpointed: {exc}"
         run.state = Failed(message, result=exc)
         _log(run, spec, logging.ERROR, message)
+
+
+def _write_packed(spec, result, value) -> str:
+    """Queue a child's serialized result in its task's pack; the first one of a pack is written at once."""
+    data = result.serializer.serialize(value)
+    key = (spec.flow_context["flow_run_id"], spec.task_slug)
+    writer, new = pack_writer(key, result, lambda: result.render(PACK_DIRECTORY, location_values(spec)))
+    if not new:
+        return writer.add(str(spec.map_index), data)
+    try:
+        return writer.add(str(spec.map_index), data, now=True)
+    except ResultError:
+        drop_writer(key)
+        raise
 
 
 def read_cache(spec, run, inputs: dict) -> bool:

@@ -27,6 +27,7 @@ from ..core.parameter import Parameter
 from ..core.task import Constant
 from ..exceptions import ConfigurationError, NotPicklableError, ParameterError
 from ..executors.base import check_executor
+from ..results.packs import flush_packs
 from .context import context
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
@@ -34,7 +35,7 @@ from .restarts import checkpoint_results, kept_from_records, kept_from_state
 from .signals import ENDRUN
 from .state import Cached, Cancelled, Failed, Mapped, Pending, Resume, Running, Scheduled, State, Success
 from .state_handlers import call_state_handlers
-from .task_runner import LIST, WHOLE, TaskRun, TaskRunSpec, run_task, value_run
+from .task_runner import ELEMENT, LIST, WHOLE, Element, TaskRun, TaskRunSpec, run_task, value_run
 from .triggers import all_successful
 
 
@@ -181,6 +182,7 @@ class FlowRunner:
                 per_edge.append((e, kind, arg, False))
                 continue
             ref = self._refs[upstream]
+            kind = WHOLE
             if type(ref) is _MappedRef and not e.flattened:
                 children = [self._arg(k) for k in ref.keys]
             else:
@@ -195,9 +197,8 @@ class FlowRunner:
                 except TypeError as exc:
                     self._resolve(task, slug, Failed(f"Cannot map {task.name!r} over {upstream.name!r}: {exc}"))
                     return
-                anchor = source[0] if isinstance(source, list) and source else source
-                children = [value_run(v, anchor) for v in elements] if anchor else []
-            per_edge.append((e, WHOLE, children, True))
+                children, kind = [Element(v) for v in elements], ELEMENT
+            per_edge.append((e, kind, children, True))
             if lengths is not None:
                 lengths.append(len(children))
         if lengths is None:
@@ -210,13 +211,18 @@ class FlowRunner:
         name = f"{self._prefix}/{slug}"
         keys = []
         kept = self._kept
+        single = per_edge[0][2] if len(per_edge) == 1 else None
         for i in range(n):
             key = (name, i)
             keys.append(key)
             if kept and (slug, i) in kept:  # a child that succeeded in the attempt being restarted
                 continue
-            args = [arg[i] if per_child else arg for _, _, arg, per_child in per_edge]
-            self._pending[key] = (run_task, TaskRunSpec(task, slug, i, slots, constants, self._flow_context), *args)
+            spec = TaskRunSpec(task, slug, i, slots, constants, self._flow_context)
+            if single is not None:  # the usual map over one list: no per-child argument list
+                self._pending[key] = (run_task, spec, single[i])
+            else:
+                self._pending[key] = (run_task, spec, *[arg[i] if per_child else arg
+                                                        for _, _, arg, per_child in per_edge])
         self._refs[task] = _MappedRef(keys)
         for listener in self.listeners:
             listener.task_mapped(slug, task.name, n)
@@ -404,6 +410,8 @@ class FlowRunner:
             return signal.state
 
     def _finish(self, state: State) -> State:
+        if self._results:  # checkpoints still in open packs go to disk before the run's end is recorded
+            flush_packs()
         if self._state is not state:
             state = self._handled(self._state, state)
         level = logging.ERROR if state.is_failed() else logging.INFO

@@ -12,23 +12,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from ..core.parameter import Parameter
 from ..core.task import Constant
 from ..exceptions import ResultError
 from ..results import LocalResult
-from .state import Mapped, State, state_from_dict
+from .state import STATE_CLASSES, Mapped, Skipped, State
 from .task_runner import TaskRun
 
 #: Stored task run states whose result a restart keeps.
 KEPT_STATES = frozenset({"Success", "Cached", "Skipped"})
 
 Kept = dict  # {(task slug, map index or None): TaskRun}
-
-#: Threads reading a restarted run's checkpoints.
-READ_THREADS = 4
-
 
 def checkpoint_results(flow, checkpointing: bool) -> dict:
     """``{task: Result}`` of the tasks whose results this run writes (targets always; the rest when asked).
@@ -65,41 +60,56 @@ def kept_from_state(flow, state: State) -> Kept:
 def kept_from_records(flow, records: list[dict], results: dict, log: Callable[[int, str], None]) -> Kept:
     """The successful task runs recorded in the backend whose checkpoints read; ``log`` says why others rerun.
 
-    The checkpoints are read by a few threads: opening a file waits on the disk, not the CPU.
+    The records are grouped by task, so that each task's result reads its
+    checkpoints in one go (a pack of children once, not once per child).
     """
     tasks = {slug: task for task, slug in flow.slugs.items() if not isinstance(task, (Parameter, Constant))}
-    wanted = [(tasks[r["task_slug"]], r) for r in records
-              if r["state"] in KEPT_STATES and r["task_slug"] in tasks]
-    readers: dict = {}  # one Result per task, so that each resolves its directory once
-    for task, _ in wanted:
-        if task not in readers:
-            readers[task] = results.get(task) or task.result or flow.result or LocalResult()
-    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="jupyter-flows-restart") as pool:
-        runs = pool.map(lambda item: _read_kept(item[0], item[1], readers[item[0]]), wanted)
-        kept: Kept = {}
-        for (task, record), (run, why) in zip(wanted, runs):
-            if run is not None:
-                kept[(record["task_slug"], run.map_index)] = run
-            else:
-                log(logging.WARNING, why)
+    per_task: dict = {}
+    for record in records:
+        task = tasks.get(record["task_slug"])
+        if task is not None and record["state"] in KEPT_STATES:
+            per_task.setdefault(task, []).append(record)
+    kept: Kept = {}
+    for task, wanted in per_task.items():
+        result = results.get(task) or task.result or flow.result or LocalResult()
+        _keep_task(task, wanted, result, kept, log)
     return kept
 
 
-def _read_kept(task, record: dict, result) -> tuple[TaskRun | None, str | None]:
-    """The kept run of ``record`` with its result read back, or ``(None, why it runs again)``."""
-    index = record["map_index"]
-    index = None if index is None or index < 0 else index
-    name = task.name if index is None else f"{task.name}[{index}]"
-    state = state_from_dict({"type": record["state"], "message": record.get("message")})
-    location = record.get("result_location")
-    if location is None:
-        if record["state"] == "Skipped":  # nothing to read: a skipped task has no result
-            return TaskRun(record["task_slug"], task.name, index, state, record.get("start_time"),
-                           record.get("end_time"), record.get("attempts") or 0), None
-        return None, f"Task {name!r} runs again: its result was not checkpointed"
-    try:
-        state.result = result.read(location)
-    except ResultError as exc:
-        return None, f"Task {name!r} runs again: {exc}"
-    return TaskRun(record["task_slug"], task.name, index, state, record.get("start_time"), record.get("end_time"),
-                   record.get("attempts") or 0, location=location), None
+def _keep_task(task, records: list[dict], result, kept: Kept, log: Callable[[int, str], None]) -> None:
+    """Add the runs of ``task`` whose results read back to ``kept``; log why each other one runs again.
+
+    Flat on purpose: a restart of a 10,000-child map comes through here once per child.
+    """
+    written = [record for record in records if record["result_location"] is not None]
+    values = result.read_many([record["result_location"] for record in written]) if written else []
+    name = task.name
+    for record, value in zip(written, values):
+        index = record["map_index"]
+        index = None if index < 0 else index
+        if type(value) is ResultError:
+            log(logging.WARNING, f"Task {_name(task, index)!r} runs again: {value}")
+            continue
+        state = STATE_CLASSES[record["state"]](record["message"], value)
+        kept[(record["task_slug"], index)] = RecordedRun(record["task_slug"], name, index, state,
+                                                         record["start_time"], record["end_time"],
+                                                         record["attempts"], None, None, record["result_location"])
+    for record in records:
+        if record["result_location"] is not None:
+            continue
+        index = None if record["map_index"] < 0 else record["map_index"]
+        if record["state"] != "Skipped":  # a skipped task has no result to read; any other one should
+            log(logging.WARNING, f"Task {_name(task, index)!r} runs again: its result was not checkpointed")
+            continue
+        kept[(record["task_slug"], index)] = RecordedRun(record["task_slug"], name, index, Skipped(record["message"]),
+                                                         record["start_time"], record["end_time"], record["attempts"])
+
+
+class RecordedRun(TaskRun):
+    """A task run kept from the backend's records of this same flow run: recorded there already."""
+
+    __slots__ = ()
+
+
+def _name(task, index: int | None) -> str:
+    return task.name if index is None else f"{task.name}[{index}]"

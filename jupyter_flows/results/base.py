@@ -17,6 +17,7 @@ import string
 from typing import Any
 
 from ..exceptions import ResultError
+from .packs import PACK_MARK, is_packed, packed_value, read_packs, split_location
 from .serializers import PickleSerializer, Serializer
 
 #: Used when neither the task nor the flow gives a location.
@@ -72,14 +73,38 @@ class Result:
         self.write_bytes(location, self.serializer.serialize(value))
         return location
 
+    def write_pack(self, path: str, data: bytes) -> None:
+        """Write a whole pack file (see :mod:`.packs`); subclasses that can make it appear at once do."""
+        self.write_bytes(path, data)
+
     def read(self, location: str) -> Any:
-        """The value stored at ``location``; a missing or unreadable one is a :class:`ResultError` saying which."""
+        """The value stored at ``location``; a missing or unreadable one is a :class:`ResultError` saying which.
+
+        ``location`` may name a record in a pack (``".../pack-....jfpack#7"``), as a mapped child's does.
+        """
+        if is_packed(location):
+            return packed_value(self, location, read_packs(self, [split_location(location)[0]]))
         try:
             data = self.read_bytes(location)
         except FileNotFoundError:
             raise ResultError(f"no result at {self.describe(location)} (deleted?)") from None
         except OSError as exc:
             raise ResultError(f"cannot read the result at {self.describe(location)}: {exc}") from None
+        return self.deserialize(data, location)
+
+    def read_many(self, locations: list[str]) -> list[Any]:
+        """The values at ``locations``, each or the :class:`ResultError` saying why not; each pack read once."""
+        packs = read_packs(self, {location.rpartition("#")[0] for location in locations if PACK_MARK in location})
+        values: list[Any] = []
+        for location in locations:
+            try:
+                values.append(packed_value(self, location, packs) if PACK_MARK in location else self.read(location))
+            except ResultError as exc:
+                values.append(exc)
+        return values
+
+    def deserialize(self, data: bytes, location: str) -> Any:
+        """``data`` read from ``location`` as a value; bytes that do not deserialize are a :class:`ResultError`."""
         try:
             return self.serializer.deserialize(data)
         except Exception as exc:  # noqa: BLE001 - unpickling raises anything; each means "corrupt"

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..exceptions import ResultError
 from .base import Result
+from .packs import is_packed
 
 
 class FSSpecResult(Result):
@@ -52,6 +53,8 @@ class FSSpecResult(Result):
         return self._fs.cat_file(self._path(location))
 
     def exists(self, location: str) -> bool:
+        if is_packed(location):
+            return not isinstance(self.read_many([location])[0], ResultError)
         return self._fs.isfile(self._path(location))
 
     def describe(self, location: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from .. import config
 from ..exceptions import ResultError
 from .base import Result
+from .packs import is_packed
 
 
 class LocalResult(Result):
@@ -17,9 +18,10 @@ class LocalResult(Result):
     >>> @task(checkpoint=True, result=LocalResult("/data/results", location="{task_name}/{map_index}.pkl"))
     ... def fetch(i): ...
 
-    A file is written in place (one ``open`` per result: a 10,000-child map
-    writes 10,000 files). A reader that meets a half-written file (its writer
-    crashed) finds it corrupt, and a restart or a target then runs the task again.
+    A file is written in place; a reader that meets a half-written one (its
+    writer crashed) finds it corrupt, and a restart or a target then runs the
+    task again. The children of a mapped task without a ``location`` of their
+    own share pack files (see :mod:`jupyter_flows.results.packs`).
     """
 
     def __init__(self, dir: str | os.PathLike | None = None, location: str | None = None, serializer=None):
@@ -42,21 +44,42 @@ class LocalResult(Result):
     def write_bytes(self, location: str, data: bytes) -> None:
         path = self.path(location)
         try:
-            parent = path.rsplit("/", 1)[0]
-            if parent not in self._made:
-                os.makedirs(parent, exist_ok=True)
-                self._made.add(parent)
+            self._make_parent(path)
             with open(path, "wb") as file:
                 file.write(data)
         except OSError as exc:
-            raise ResultError(f"cannot write the result to {path}: {exc.strerror or exc}; make the result "
-                              "directory writable or give the result another dir") from None
+            raise self._unwritable(path, exc) from None
+
+    def write_pack(self, location: str, data: bytes) -> None:
+        """A pack appears whole or not at all: written under a temporary name, then renamed."""
+        path = self.path(location)
+        temporary = f"{path}.tmp"
+        try:
+            self._make_parent(path)
+            with open(temporary, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise self._unwritable(path, exc) from None
+
+    def _make_parent(self, path: str) -> None:
+        parent = path.rsplit("/", 1)[0]
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+
+    @staticmethod
+    def _unwritable(path: str, exc: OSError) -> ResultError:
+        return ResultError(f"cannot write the result to {path}: {exc.strerror or exc}; make the result "
+                           "directory writable or give the result another dir")
 
     def read_bytes(self, location: str) -> bytes:
         with open(self.path(location), "rb") as file:
             return file.read()
 
     def exists(self, location: str) -> bool:
+        if is_packed(location):
+            return not isinstance(self.read_many([location])[0], ResultError)
         return os.path.isfile(self.path(location))
 
     def describe(self, location: str) -> str:

@@ -77,17 +77,19 @@ def test_restart_through_an_agent_reruns_exactly_the_failed_children_and_the_red
     assert LocalResult().read(reduce["result_location"]) == sum(i * i for i in range(100))
 
 
-def test_a_deleted_checkpoint_makes_its_task_rerun_and_the_log_says_why(tmp_path, backend):
+def test_a_deleted_pack_makes_its_children_rerun_and_the_log_says_why(tmp_path, backend):
     flow = _registered(backend, tmp_path)
     run_id = backend.create_flow_run(flow_id=flow["id"])["id"]
     assert execute_flow_run(run_id, backend) == "Failed"
-    child = next(t for t in backend.get_task_runs(run_id) if t["task_name"] == "square" and t["map_index"] == 5)
-    (LocalResult().dir / child["result_location"]).unlink()
+    children = [t for t in backend.get_task_runs(run_id) if t["task_name"] == "square" and t["map_index"] >= 0]
+    pack = next(t for t in children if t["map_index"] == 5)["result_location"].rsplit("#", 1)[0]
+    in_pack = [str(t["map_index"]) for t in children if (t["result_location"] or "").startswith(f"{pack}#")]
+    (LocalResult().dir / pack).unlink()
     (tmp_path / "fixed").touch()
 
     Client(backend=backend).restart_flow_run(run_id)
     assert execute_flow_run(run_id, backend) == "Success"
-    assert sorted(_executions(tmp_path)[100:]) == ["17", "5", "83", "total"]
+    assert sorted(_executions(tmp_path)[100:]) == sorted([*in_pack, "17", "83", "total"])
     logs = [entry["message"] for entry in backend.get_logs(run_id)]
     assert any("Task 'square[5]' runs again: no result at" in line and "(deleted?)" in line for line in logs)
 
