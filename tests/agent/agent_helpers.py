@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,37 @@ def register_file(backend: Backend, path: Path, project: str = "tests", *labels:
     assert result.returncode == 0, result.stderr
     flow_id = result.stdout.strip().splitlines()[-1].rsplit("(id ", 1)[1].rstrip(").")
     return backend.get_flow(flow_id)
+
+
+class AgentProcess:
+    """An agent process (``jupyter-flows agent ... start``) and the file its output goes to.
+
+    ``stop()`` interrupts it as Ctrl-C would, and kills it when it has not
+    ended after ``grace`` seconds (a Docker agent stops its containers first:
+    it is given longer).
+    """
+
+    def __init__(self, process: subprocess.Popen, log_path: Path, grace: float = 15):
+        self.process = process
+        self.log_path = log_path
+        self.grace = grace
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float | None = None) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=self.grace if timeout is None else timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
 
 
 def wait_for_state(backend: Backend, run_id: str, states=FINAL, timeout: float = 60) -> dict:

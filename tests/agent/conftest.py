@@ -6,14 +6,13 @@ of its test (SIGINT, then SIGKILL), whatever the test did to it.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL, SLOW_FLOW, register_file, write_flow_file
+from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL, SLOW_FLOW, AgentProcess, register_file, write_flow_file
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "backend"))
 from postgres_server import postgres_server  # noqa: E402,F401  (the one PostgreSQL harness)
@@ -23,31 +22,6 @@ from postgres_server import postgres_server  # noqa: E402,F401  (the one Postgre
 def fast_intervals(monkeypatch):
     monkeypatch.setenv("JUPYTER_FLOWS_AGENT_POLL_INTERVAL", str(POLL_INTERVAL))
     monkeypatch.setenv("JUPYTER_FLOWS_HEARTBEAT_INTERVAL", str(HEARTBEAT_INTERVAL))
-
-
-class AgentProcess:
-    """A ``jupyter-flows agent local start`` process and where its output goes."""
-
-    def __init__(self, process: subprocess.Popen, log_path: Path):
-        self.process = process
-        self.log_path = log_path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 15) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
 
 
 @pytest.fixture

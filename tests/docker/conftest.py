@@ -6,7 +6,6 @@ Missing docker or debootstrap fails these tests: ``tests/run.sh`` installs them.
 from __future__ import annotations
 
 import importlib.metadata
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from docker_harness import BASE_IMAGE, NOTEBOOK_IMAGE, RUNTIME_IMAGE, DockerDaem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
 
-from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL  # noqa: E402
+from agent_helpers import HEARTBEAT_INTERVAL, POLL_INTERVAL, AgentProcess  # noqa: E402
 
 
 
@@ -77,38 +76,17 @@ def notebook_image(docker_daemon):
     return build_image(docker_daemon, NOTEBOOK_IMAGE, pinned)
 
 
-class DockerAgentProcess:
-    """A ``jupyter-flows agent docker start`` process and its output."""
-
-    def __init__(self, process: subprocess.Popen, log_path: Path):
-        self.process = process
-        self.log_path = log_path
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-
 @pytest.fixture
 def start_docker_agent(docker_client, tmp_path):
-    agents: list[DockerAgentProcess] = []
+    agents: list[AgentProcess] = []
 
-    def start(*options: str) -> DockerAgentProcess:
+    def start(*options: str) -> AgentProcess:
         log_path = tmp_path / f"docker-agent-{len(agents)}.log"
         with open(log_path, "wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_flows.cli", "agent", "docker", "start", *options],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-        agents.append(DockerAgentProcess(process, log_path))
+        agents.append(AgentProcess(process, log_path, grace=30))
         return agents[-1]
 
     yield start
