@@ -1,7 +1,7 @@
 """The local agent under load: many one-task runs created at once, through one agent.
 
-    python -m benchmarks.agent_load                        # 1,000 runs, 4 at once
-    python -m benchmarks.agent_load --runs 200 --concurrency 8
+    python -m benchmarks.agent_load                        # 1,000 runs, the agent's default concurrency
+    python -m benchmarks.agent_load --runs 200 --concurrency 8 --warm 0
     python -m benchmarks.agent_load --json benchmarks/results/agent_load.json
 
 A fresh embedded backend in a temporary home, one real ``jupyter-flows agent
@@ -11,10 +11,12 @@ first (one transaction each), then the agent works through them. Measured:
 - throughput: runs finished per second, from the first run's creation to the
   last run's end;
 - created -> Running per run (the wait in the queue plus the process start),
-  p50 and p95, from each run's state history;
+  p50 and p95, from each run's state history, and where a run's time goes
+  (claimed -> Running: its process started and the flow loaded; Running ->
+  end: the flow ran and was recorded);
 - the agent process's resident memory, sampled every second while it works
-  (start, peak, end): the agent must not grow with the number of runs it has
-  seen.
+  (start, peak, end, and every tenth of the way): the agent must not grow
+  with the number of runs it has seen.
 """
 
 from __future__ import annotations
@@ -99,7 +101,19 @@ def wait_for_all(backend, flow_id: str, count: int, timeout: float) -> None:
         time.sleep(0.5)
 
 
-def run_load(home: Path, runs: int, concurrency: int | None, timeout: float) -> dict:
+def phase(finals: list[dict], start: str, end: str) -> dict:
+    """Percentiles of the seconds from state ``start`` to ``end`` (``created``/``end_time``: the run's own)."""
+    def at(run: dict, name: str) -> float:
+        if name in ("created", "end_time"):
+            return run[name]
+        return next(s["timestamp"] for s in run["states"] if s["state"] == name)
+
+    return percentiles([at(r, end) - at(r, start) for r in finals
+                        if all(n in ("created", "end_time") or any(s["state"] == n for s in r["states"])
+                               for n in (start, end))])
+
+
+def run_load(home: Path, runs: int, concurrency: int | None, timeout: float, warm: int = 1) -> dict:
     from jupyter_flows.agent.background import local_agent_process
     from jupyter_flows.backend import Backend
 
@@ -109,19 +123,21 @@ def run_load(home: Path, runs: int, concurrency: int | None, timeout: float) -> 
     started = time.monotonic()
     run_ids = [backend.create_flow_run(flow_id=flow_id)["id"] for _ in range(runs)]
     creating_s = time.monotonic() - started
-    options = ["--import-path", str(ROOT)] + (["--concurrency", str(concurrency)] if concurrency else [])
+    options = (["--import-path", str(ROOT), "--warm", str(warm)]
+               + (["--concurrency", str(concurrency)] if concurrency else []))
     with local_agent_process(*options, log_path=home / "agent.log") as agent, RssSampler(agent.pid) as rss:
         wait_for_all(backend, flow_id, runs, timeout)
     finals = [backend.get_flow_run(run_id) for run_id in run_ids]
     backend.close()
     states = {state: sum(1 for r in finals if r["state"] == state) for state in FINISHED}
-    to_running = [next(s["timestamp"] for s in r["states"] if s["state"] == "Running") - r["created"]
-                  for r in finals if any(s["state"] == "Running" for s in r["states"])]
+    failures = sorted({r["state_message"] for r in finals if r["state"] != "Success"}, key=str)[:5]
     span = max(r["end_time"] for r in finals) - min(r["created"] for r in finals)
     memory = [mb for _, mb in rss.samples]
     return {
-        "runs": runs, "concurrency": concurrency, "final_states": states, "creating_s": creating_s,
-        "runs_per_s": runs / span, "span_s": span, "created_to_running_s": percentiles(to_running),
+        "runs": runs, "concurrency": concurrency, "warm": warm, "final_states": states, "failures": failures, "creating_s": creating_s,
+        "runs_per_s": runs / span, "span_s": span, "created_to_running_s": phase(finals, "created", "Running"),
+        "claimed_to_running_s": phase(finals, "Submitted", "Running"),
+        "running_to_end_s": phase(finals, "Running", "end_time"),
         "agent_rss_mb": {"start": memory[0], "peak": max(memory), "end": memory[-1]} if memory else None,
         "agent_rss_samples": rss.samples,
     }
@@ -129,28 +145,39 @@ def run_load(home: Path, runs: int, concurrency: int | None, timeout: float) -> 
 
 def report(results: dict) -> None:
     running = results["created_to_running_s"]
+    for message in results["failures"]:
+        print(f"  a run that did not succeed: {message}")
     rss = results["agent_rss_mb"]
     print(f"{results['runs']:,} one-task runs created at once ({results['creating_s']:.1f} s to create), "
-          f"one agent, concurrency {results['concurrency'] or 'unlimited'}: {results['final_states']}")
+          f"one agent, concurrency {results['concurrency'] or 'default'}, --warm {results['warm']}: "
+          f"{results['final_states']}")
     print(f"  throughput {results['runs_per_s']:.1f} runs/s ({results['span_s']:.0f} s from first creation "
           f"to last end)")
     print(f"  created -> Running p50 {running['p50']:.1f} s, p95 {running['p95']:.1f} s, max {running['max']:.1f} s")
+    for label, key in (("claimed -> Running", "claimed_to_running_s"), ("Running -> end", "running_to_end_s")):
+        p = results[key]
+        print(f"  {label} p50 {p['p50']:.3f} s, p95 {p['p95']:.3f} s, max {p['max']:.3f} s")
     if rss:
         print(f"  agent RSS start {rss['start']:.0f} MB, peak {rss['peak']:.0f} MB, end {rss['end']:.0f} MB")
+        samples = results["agent_rss_samples"]
+        tenth = [samples[round(i * (len(samples) - 1) / 10)] for i in range(11)]
+        print("  agent RSS over time (s: MB): " + ", ".join(f"{t:.0f}: {mb:.0f}" for t, mb in tenth))
     sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1_000, help="how many runs to create at once")
-    parser.add_argument("--concurrency", type=int, default=4, help="the agent's --concurrency (0: no limit)")
+    parser.add_argument("--concurrency", type=int, default=0,
+                        help="the agent's --concurrency (0: the agent's default)")
+    parser.add_argument("--warm", type=int, default=1, help="the agent's --warm (0: a process started per run)")
     parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home:
         os.environ["JUPYTER_FLOWS_HOME"] = home
         os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
-        results = run_load(Path(home), args.runs, args.concurrency or None, args.timeout)
+        results = run_load(Path(home), args.runs, args.concurrency or None, args.timeout, args.warm)
     report(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -106,7 +106,9 @@ class Heartbeat:
         self._thread.join(timeout=self.interval + 1)
 
     def _beat(self) -> None:
-        while True:
+        # The claim and the Running state set the heartbeat: the first beat is due an interval from now
+        # (a short run then writes no beat at all, and its start does not wait behind one).
+        while not self._stop.wait(self.interval):
             try:
                 state = self.backend.heartbeat(self.flow_run_id)["state"]
                 # Cancelled by a user, or Failed as lost (this process was paused past the heartbeat
@@ -118,8 +120,6 @@ class Heartbeat:
                     self.flush()
             except Exception as exc:  # a busy or unreachable backend must not kill the run
                 log.warning("heartbeat of flow run %s failed: %s", self.flow_run_id, exc)
-            if self._stop.wait(self.interval):
-                return
 
 
 def _interrupt_main_thread() -> None:

@@ -116,7 +116,8 @@ class LocalAgent:
         # the scheduler service in a thread (see agent/scheduler.py); scheduler=False leaves it to others
         self.scheduler = scheduler
         # the run template and its ready run processes (see agent/warm.py), with the environment runs get here
-        self.warm_pool = WarmPool(warm, build_env(os.environ, self.env, None, self.import_paths, self.backend.url))
+        self.warm_pool = WarmPool(warm, build_env(os.environ, self.env, None, self.import_paths, self.backend.url),
+                                  on_exit=lambda: self._wakeup.wake())  # a slot came free: reap, claim the next
         self._kernels: dict[str, str | None] = {}  # flow id: the kernel of its notebook (None: not a notebook)
 
     # -- running -------------------------------------------------------------------------------

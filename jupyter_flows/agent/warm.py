@@ -33,7 +33,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Mapping
+from typing import Callable, Mapping
 
 from .launch import _die_with_parent, signal_group
 from .template import WARM_KERNEL_ENV, template_command
@@ -77,7 +77,8 @@ class ForkedRun:
 class RunTemplate:
     """One template process and what it said: the runs it forked (until they end) and its ready children."""
 
-    def __init__(self, size: int, env: Mapping[str, str]):
+    def __init__(self, size: int, env: Mapping[str, str], on_exit: Callable[[], None] | None = None):
+        self.on_exit = on_exit
         self.process = subprocess.Popen(
             template_command(size), env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             start_new_session=True, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
@@ -121,6 +122,8 @@ class RunTemplate:
                     run = self.runs.pop(pid, None)
                     if run is not None:
                         run.ended(code)
+                        if self.on_exit is not None:
+                            self.on_exit()
         # The template is gone, and with it (PR_SET_PDEATHSIG) every process it forked.
         with self._lock:
             for run in self.runs.values():
@@ -128,6 +131,8 @@ class RunTemplate:
             self.runs.clear()
             self.ready.clear()
         self._started.put(None)
+        if self.on_exit is not None:
+            self.on_exit()
 
     def idle_memory(self) -> int:
         """Bytes the template and its ready children hold (proportional share: forked pages are shared)."""
@@ -156,15 +161,18 @@ class WarmPool:
     """Warm starts for an agent: a run template keeping ``size`` run processes ready; ``size=0``: none.
 
     The agent calls :meth:`refill` once per turn of its loop (it starts the
-    template again if it died) and :meth:`take` to start a run.
+    template again if it died) and :meth:`take` to start a run. ``on_exit`` is
+    called (from another thread) when a run's process ended, so the agent can
+    reap it and start the next run without waiting for its next poll.
 
     >>> pool = WarmPool(2, env)  # doctest: +SKIP
     >>> process = pool.take(run_id, env, run_env, cwd, log_path)  # None: start a process for it instead  # doctest: +SKIP
     """
 
-    def __init__(self, size: int, env: Mapping[str, str]):
+    def __init__(self, size: int, env: Mapping[str, str], on_exit: Callable[[], None] | None = None):
         self.size = size
         self.env = dict(env)
+        self.on_exit = on_exit
         self.template: RunTemplate | None = None
         #: The kernel the ready processes start ahead: the last one a notebook flow of this agent ran with.
         self.kernel_name: str | None = None
@@ -195,7 +203,7 @@ class WarmPool:
                         self.template.process.returncode)
             self.template = None
         if self.template is None:
-            self.template = RunTemplate(self.size, self.env)
+            self.template = RunTemplate(self.size, self.env, self.on_exit)
 
     def take(self, run_id: str, env: Mapping[str, str], run_env: Mapping[str, str], cwd: str | None,
              log_path: os.PathLike) -> ForkedRun | None:
