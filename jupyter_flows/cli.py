@@ -383,7 +383,7 @@ def agent_local() -> None:
               help="An environment variable for every run (a run config's env wins; repeatable).")
 @click.option("--label", "-l", "labels", multiple=True, help="A label of this agent (repeatable).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
-              help="How many flow runs at once at most (no limit by default).")
+              help="How many flow runs at once at most (8 per CPU core by default).")
 @click.option("--no-hostname-label", is_flag=True, help="Do not add this host's name to the agent's labels.")
 @click.option("--import-path", "-p", "import_paths", multiple=True, type=click.Path(file_okay=False),
               help="A directory put on the runs' PYTHONPATH (repeatable).")

@@ -44,7 +44,7 @@ _env_option = click.option("--env", "-e", "env", multiple=True, metavar="KEY=VAL
                            help="An environment variable for every run (a run config's env wins; repeatable).")
 _label_option = click.option("--label", "-l", "labels", multiple=True, help="A label of this agent (repeatable).")
 _concurrency_option = click.option("--concurrency", type=click.IntRange(min=1), default=None,
-                                   help="How many flow runs at once at most (no limit by default).")
+                                   help="How many flow runs at once at most (8 per CPU core by default).")
 
 
 @click.group("docker")

@@ -40,6 +40,16 @@ log = logging.getLogger("jupyter_flows.agent")
 IDLE_POLL_S = 1.0
 
 
+def default_concurrency() -> int:
+    """Runs at once of an agent given no ``concurrency``: 8 per CPU core.
+
+    Enough to keep the cores busy while runs wait on I/O; few enough that a
+    burst of a thousand runs queues in the backend instead of starting a
+    thousand processes at once.
+    """
+    return 8 * (os.cpu_count() or 1)
+
+
 class _Child:
     """A flow run process the agent started and watches."""
 
@@ -61,7 +71,7 @@ class LocalAgent:
     which runs it picks: those whose labels it all has. ``env`` is added to
     the environment of every run (a run config's ``env`` wins over it);
     ``import_paths`` go in front of the runs' ``PYTHONPATH``; at most
-    ``concurrency`` runs go at once (no limit when ``None``).
+    ``concurrency`` runs go at once (:func:`default_concurrency` when ``None``).
 
     >>> LocalAgent(labels=["gpu"], env={"GREETING": "Hello"}, concurrency=2).start()  # doctest: +SKIP
 
@@ -91,7 +101,7 @@ class LocalAgent:
         self.backend = backend or Backend()
         self.labels = validate_labels(list(labels or ()) + ([socket.gethostname()] if hostname_label else []))
         self.env = validate_env(dict(env or {}))
-        self.concurrency = concurrency
+        self.concurrency = default_concurrency() if concurrency is None else concurrency
         self.import_paths = [os.fspath(p) for p in import_paths]
         for path in self.import_paths:
             if not Path(path).is_dir():
@@ -188,7 +198,7 @@ class LocalAgent:
         if now - self._last_sweep >= self.heartbeat_interval and self._heard_regularly(now):
             self._last_sweep = now
             self._sweep_lost_runs()
-        while not self._stop.is_set() and (self.concurrency is None or len(self.children) < self.concurrency):
+        while not self._stop.is_set() and len(self.children) < self.concurrency:
             run = self.backend.claim_flow_run(self.agent_id, self.labels, self.run_config_types)
             if run is None:
                 break

@@ -35,7 +35,7 @@ class JupyterFlows(ExtensionApp):
     agent_env = Dict(value_trait=Unicode(), config=True, help="Environment variables of the managed agent, which every run it starts inherits "
                               "(a run config's env wins).")
     agent_concurrency = Integer(None, allow_none=True, min=1, config=True,
-                                help="How many runs the managed agent runs at once at most (no limit by default).")
+                                help="How many runs the managed agent runs at once at most (8 per CPU core by default).")
     agent_restart_delay = Float(1.0, min=0.05, config=True,
                                 help="Seconds before restarting a managed agent that died; doubled after each crash "
                                      "in a row, up to agent_max_restart_delay.")
