@@ -20,7 +20,7 @@ is simply missing: a restart runs it again and says why.
 
 The open chunks are per process (``_WRITERS``): each worker process of a
 process pool or a dask cluster packs its own children, however often its
-``Result`` object was unpickled.
+``Result`` object was unpickled, and writes what it holds as it exits.
 """
 
 from __future__ import annotations
@@ -184,7 +184,8 @@ def pack_writer(key: tuple[str, str], result, directory: Callable[[], str]) -> t
         if writer is not None:
             return writer, False
         writer = _WRITERS[key] = PackWriter(result, directory())
-        return writer, True
+    _flush_at_exit()
+    return writer, True
 
 
 def drop_writer(key: tuple[str, str]) -> None:
@@ -242,14 +243,23 @@ def _exit_flush() -> None:
         pass
 
 
-# Written when the process exits, a worker process of a pool included (multiprocessing's
-# finalizers run where atexit handlers do not).
-def _register_exit_flush() -> None:
+_exit_flush_pid: int | None = None
+
+
+def _flush_at_exit() -> None:
+    """Have this process write its open packs as it exits, once per process.
+
+    Registered when the first writer is made, in the process that makes it: a
+    worker forked from a server that imported this module inherits no exit
+    hook (multiprocessing clears its finalizers in a new process), and its
+    finalizers run where atexit handlers do not.
+    """
+    global _exit_flush_pid
+    if _exit_flush_pid == os.getpid():
+        return
+    _exit_flush_pid = os.getpid()
     import atexit
     from multiprocessing import util
 
     atexit.register(_exit_flush)
     util.Finalize(None, _exit_flush, exitpriority=100)
-
-
-_register_exit_flush()
