@@ -28,6 +28,8 @@ log = logging.getLogger("jupyter_flows.agent")
 
 #: Flow run states after which nothing runs any more (a Paused run waits for a person to resume it).
 FINAL_STATES = frozenset({"Success", "Failed", "Cancelled", "Paused"})
+#: The states of a run that never started: its task runs are all still to come.
+_NEW_RUN_STATES = frozenset({"Scheduled", "Submitted"})
 
 
 class LockedListener(RunListener):
@@ -236,8 +238,8 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
             listeners = [OutputPathReporter(backend, output_path)] if output_path else []
             try:
                 executor = executor_from_dict(flow_record.get("executor"))
-                # a restarted run has task runs already: those that succeeded are kept
-                recorded = backend.get_task_runs(flow_run_id)
+                # a restarted or resumed run has task runs already: those that succeeded are kept
+                recorded = backend.get_task_runs(flow_run_id) if _ran_before(run) else []
                 state = flow.run(parameters=run.get("parameters") or {}, executor=executor,
                                  listeners=[*listeners, recorder], flow_run_id=flow_run_id,
                                  context={"flow_run_name": run.get("name") or flow_run_id,
@@ -257,6 +259,11 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
         return "Paused"
     return _ensure_final(backend, flow_run_id, state.name if state.name in FINAL_STATES else "Failed",
                          state.message)
+
+
+def _ran_before(run: dict) -> bool:
+    """Whether the run's history goes past its first claim (only then may it have task runs to read)."""
+    return any(state["state"] not in _NEW_RUN_STATES for state in run["states"])
 
 
 def _limit_gate(backend, flow_run_id: str, flow):

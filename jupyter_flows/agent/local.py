@@ -38,6 +38,8 @@ log = logging.getLogger("jupyter_flows.agent")
 
 #: Seconds between the polls of an agent that runs nothing and is woken by new runs (see agent/wakeup.py).
 IDLE_POLL_S = 1.0
+#: Flows whose run config and kernel an agent remembers (read again after that many).
+_FLOWS_REMEMBERED = 1000
 
 
 def default_concurrency() -> int:
@@ -128,7 +130,8 @@ class LocalAgent:
         # the run template and its ready run processes (see agent/warm.py), with the environment runs get here
         self.warm_pool = WarmPool(warm, build_env(os.environ, self.env, None, self.import_paths, self.backend.url),
                                   on_exit=lambda: self._wakeup.wake())  # a slot came free: reap, claim the next
-        self._kernels: dict[str, str | None] = {}  # flow id: the kernel of its notebook (None: not a notebook)
+        # flow id: (its run config, the kernel of its notebook or None); a flow version never changes
+        self._flows: dict[str, tuple[dict | None, str | None]] = {}
 
     # -- running -------------------------------------------------------------------------------
 
@@ -211,17 +214,22 @@ class LocalAgent:
     def _refill_warm_pool(self) -> None:
         self.warm_pool.refill()
 
+    def _flow_facts(self, flow_id: str) -> tuple[dict | None, str | None]:
+        """The flow's run config and its notebook's kernel (``None``: not a notebook), read once per flow."""
+        if flow_id not in self._flows:
+            if len(self._flows) >= _FLOWS_REMEMBERED:  # an agent that runs for months stays small
+                self._flows.clear()
+            flow = self.backend.get_flow(flow_id)
+            storage = flow.get("storage") or {}
+            kernel = (storage.get("kernel_name") or "python3") if storage.get("type") == "Notebook" else None
+            self._flows[flow_id] = (flow.get("run_config"), kernel)
+        return self._flows[flow_id]
+
     def _note_notebook_kernel(self, run: dict) -> None:
-        """Warm processes start a kernel ahead once this agent runs notebook flows (one read per flow)."""
-        if not self.warm_pool.size:
-            return
-        flow_id = run["flow_id"]
-        if flow_id not in self._kernels:
-            storage = self.backend.get_flow(flow_id).get("storage") or {}
-            self._kernels[flow_id] = ((storage.get("kernel_name") or "python3")
-                                      if storage.get("type") == "Notebook" else None)
-        if self._kernels[flow_id]:
-            self.warm_pool.note_kernel(self._kernels[flow_id])
+        """Ready run processes start a kernel ahead once this agent runs notebook flows."""
+        kernel = self._flow_facts(run["flow_id"])[1] if self.warm_pool.size else None
+        if kernel:
+            self.warm_pool.note_kernel(kernel)
 
     def _close_warm_pool(self) -> None:
         if self.warm_pool.template is not None:
@@ -234,8 +242,7 @@ class LocalAgent:
         run_id = run["id"]
         try:
             # A run without its own run config uses its flow's.
-            run_config = run_config_from_dict(run.get("run_config")
-                                              or self.backend.get_flow(run["flow_id"]).get("run_config"))
+            run_config = run_config_from_dict(run.get("run_config") or self._flow_facts(run["flow_id"])[0])
             process, log_path = self._start_run(run, run_config)
         except JupyterFlowsError as exc:  # the run's own configuration: no agent could start it
             message = f"agent {self.agent_id} could not start the flow run: {exc}"

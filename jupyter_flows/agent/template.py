@@ -280,11 +280,11 @@ def _prepare(kernel_name: str | None):
     """Import what every run needs and check the backend, before any run is known."""
     from .. import executors, run_configs, storage  # noqa: F401  (execute_flow_run imports them on use)
     from ..backend import Backend, limit_gate, recorder  # noqa: F401
+    from ..engine import flow_runner  # noqa: F401  (Flow.run imports it on use)
     from . import execute  # noqa: F401
 
     backend = Backend(create=False)  # the agent's database exists: never make a fresh one here
-    with backend.engine.connect():  # opens the engine and checks the schema once, for every child
-        pass
+    _warm_caches(backend)
     backend.engine.dispose()  # no connection open while forking: each child opens its own
     if kernel_name:
         _import_notebook_stack()
@@ -292,6 +292,23 @@ def _prepare(kernel_name: str | None):
         log.warning("run template %s has %d threads after its imports; forked runs may hang", os.getpid(),
                     threading.active_count())
     return backend
+
+
+def _warm_caches(backend) -> None:
+    """Fill, once for every child, the caches the first steps of a run fill: compiled SQL, parsed signatures.
+
+    Reads only (of a run that does not exist): the template never writes.
+    """
+    from ..exceptions import NotFoundError
+    from ..executors import executor_from_dict
+
+    executor_from_dict({"type": "LocalExecutor"})  # inspects a signature (tokenize compiles its patterns)
+    missing = "run-template-warm-up"
+    for read in (backend.get_flow_run, backend.get_flow, backend.get_task_runs):
+        try:  # opens the engine and checks the schema too, once for every child
+            read(missing)
+        except NotFoundError:
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
