@@ -93,14 +93,29 @@ class Result:
         return self.deserialize(data, location)
 
     def read_many(self, locations: list[str]) -> list[Any]:
-        """The values at ``locations``, each or the :class:`ResultError` saying why not; each pack read once."""
-        packs = read_packs(self, {location.rpartition("#")[0] for location in locations if PACK_MARK in location})
+        """The values at ``locations``, each or the :class:`ResultError` saying why not; each pack read once.
+
+        Flat on purpose: a restart of a 10,000-child map reads its children here.
+        """
+        split = [location.rpartition("#") if PACK_MARK in location else None for location in locations]
+        packs = read_packs(self, {parts[0] for parts in split if parts is not None})
+        deserialize = self.serializer.deserialize
         values: list[Any] = []
-        for location in locations:
+        for location, parts in zip(locations, split):
             try:
-                values.append(packed_value(self, location, packs) if PACK_MARK in location else self.read(location))
+                if parts is None:
+                    values.append(self.read(location))
+                    continue
+                records = packs[parts[0]]
+                data = records.get(parts[2]) if type(records) is dict else None
+                if data is None:
+                    values.append(packed_value(self, location, packs))  # raises, saying why
+                    continue
+                values.append(deserialize(data))
             except ResultError as exc:
                 values.append(exc)
+            except Exception as exc:  # noqa: BLE001 - unpickling raises anything; each means "corrupt"
+                values.append(self.corrupt(location, exc))
         return values
 
     def deserialize(self, data: bytes, location: str) -> Any:
@@ -108,8 +123,12 @@ class Result:
         try:
             return self.serializer.deserialize(data)
         except Exception as exc:  # noqa: BLE001 - unpickling raises anything; each means "corrupt"
-            raise ResultError(f"the result at {self.describe(location)} is corrupt or was written by another "
-                              f"serializer: {type(exc).__name__}: {exc}") from None
+            raise self.corrupt(location, exc) from None
+
+    def corrupt(self, location: str, exc: Exception) -> ResultError:
+        """The error for bytes at ``location`` that did not deserialize."""
+        return ResultError(f"the result at {self.describe(location)} is corrupt or was written by another "
+                           f"serializer: {type(exc).__name__}: {exc}")
 
     def describe(self, location: str) -> str:
         """A readable full address of ``location``, for messages."""
