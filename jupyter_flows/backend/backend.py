@@ -24,7 +24,7 @@ from ..exceptions import BackendError
 from . import agents, child_runs, limits, names, notifications, projects, restarts, runs, schema, task_runs
 from . import secrets as secrets_sql
 from . import schedules as schedules_sql
-from .connection import (check_database_file, database_file, display_url, migrate, open_engine,
+from .connection import (check_database_file, database_file, display_url, migrate, open_engine, single_write,
                          transaction)
 from .runs import FINISHED_STATES, FLOW_RUN_STATES, RESTING_STATES
 from .task_runs import LOG_COLUMNS, TASK_RUN_COLUMNS
@@ -430,7 +430,9 @@ class Backend:
             return limits.acquire_slots(conn, tags, run_id, task_slug, -1 if map_index is None else map_index)
 
     def release_task_slots(self, run_id: str, task_slug: str, map_index: int | None) -> None:
-        with self._write(f"release the concurrency slots of a task run of flow run {run_id!r}") as conn:
+        """Free the slots a task run holds: one statement, outside any transaction on PostgreSQL."""
+        with single_write(self._checked_engine(), self.url,
+                          f"release the concurrency slots of a task run of flow run {run_id!r}") as conn:
             limits.release_slots(conn, run_id, task_slug, -1 if map_index is None else map_index)
 
     # -- task runs and logs ---------------------------------------------------------------------

@@ -178,6 +178,25 @@ def transaction(engine: Engine, url: str, doing: str, write: bool) -> Iterator[C
         raise backend_error(url, exc, doing) from exc
 
 
+@contextlib.contextmanager
+def single_write(engine: Engine, url: str, doing: str) -> Iterator[Connection]:
+    """A connection for one write statement that is atomic alone (a ``DELETE`` by key), errors as in
+    :func:`transaction`.
+
+    On PostgreSQL it runs in autocommit: one round trip instead of three (``BEGIN``, the statement,
+    ``COMMIT``). SQLite keeps its write transaction: ``BEGIN IMMEDIATE`` is how its writers queue.
+    """
+    if engine.dialect.name != "postgresql":
+        with transaction(engine, url, doing, write=True) as conn:
+            yield conn
+        return
+    try:
+        with engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    except SQLAlchemyError as exc:
+        raise backend_error(url, exc, doing) from exc
+
+
 def migrate(engine: Engine, url: str) -> int:
     """Bring the schema to :data:`schema.LATEST_VERSION`; return the version found before.
 

@@ -3,10 +3,15 @@
 Functions over a connection, called by :class:`Backend` inside its write
 transactions. A limit row is the lock its users take: on PostgreSQL the
 acquirer reads the limit rows it needs ``FOR UPDATE`` (in name order, so two
-acquirers never wait on each other crosswise) and only then counts the
-holders; on SQLite the write transaction (``BEGIN IMMEDIATE``) already
-admits one writer at a time. Either way, counting and taking a slot is one
-atomic step, across processes and hosts.
+acquirers never wait on each other crosswise) and only then, in its next
+statement, counts the holders and takes its slots; on SQLite the write
+transaction (``BEGIN IMMEDIATE``) already admits one writer at a time. Either
+way, counting and taking a slot is one atomic step, across processes and
+hosts. Releasing is one ``DELETE`` and needs no lock.
+
+A limited task run costs four round trips to PostgreSQL when its slot is free
+(``BEGIN``, the lock, the conditional insert, ``COMMIT``) and one to release
+it (``benchmarks/limits.py`` measures both).
 
 A task run's slot is a row of ``limit_slots``; it counts only while its flow
 run is Submitted or Running, so a run that ends, or that the lost-run sweep
@@ -17,9 +22,21 @@ label's slots are the live flow runs carrying the label, counted by the claim.
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from ..exceptions import ConcurrencyLimitError, NotFoundError
@@ -92,25 +109,71 @@ def acquire_slots(conn: Connection, tags: Iterable[str], run_id: str, task_slug:
 
     Returns ``None`` when taken (or when no tag is limited), else what blocks:
     ``{"tag", "limit", "in_use"}``. Taking again what this task run holds is a no-op.
+
+    Two statements when the slots are free: the limit rows are locked (and what
+    this task run already holds read with them), then one ``INSERT ... SELECT``
+    takes the missing slots only if no limit is full, counted in SQL. The count
+    must be a statement of its own: on PostgreSQL a statement sees the rows
+    committed before it began, so a count in the locking statement would miss
+    the slot of the acquirer whose commit it waited for. Only a blocked task
+    run reads the counts again, to say why it waits.
     """
-    limits = _locked_limits(conn, "tag", tags)
-    if not limits:
+    names = sorted(set(tags))
+    if not names:
         return None
-    holder = (run_id, task_slug, map_index)
-    in_use = _tag_holders(conn, list(limits), exclude=holder)
-    for tag, slots in limits.items():
-        if in_use.get(tag, 0) >= slots:
-            return {"tag": tag, "limit": slots, "in_use": in_use.get(tag, 0)}
-    release_slots(conn, run_id, task_slug, map_index)
-    now = time.time()
-    conn.execute(insert(limit_slots), [{"tag": tag, "flow_run_id": run_id, "task_slug": task_slug,
-                                        "map_index": map_index, "acquired": now} for tag in limits])
-    return None
+    holder = {"run_id": run_id, "task_slug": task_slug, "map_index": map_index}
+    limits = {name: (slots, held) for name, slots, held in conn.execute(_LOCK_TAG_LIMITS, {**holder, "names": names})}
+    missing = [tag for tag, (_slots, held) in limits.items() if not held]
+    if not missing:
+        return None
+    taking = {**holder, "limited": list(limits), "missing": missing, "acquired": time.time()}
+    if conn.execute(_TAKE_IF_FREE, taking).all():
+        return None
+    in_use = _tag_holders(conn, list(limits), exclude=(run_id, task_slug, map_index))
+    tag = max(limits, key=lambda name: in_use.get(name, 0) - limits[name][0])  # the fullest is the one that blocks
+    return {"tag": tag, "limit": limits[tag][0], "in_use": in_use.get(tag, 0)}
 
 
 def release_slots(conn: Connection, run_id: str, task_slug: str, map_index: int) -> None:
-    conn.execute(delete(limit_slots).where(limit_slots.c.flow_run_id == run_id, limit_slots.c.task_slug == task_slug,
-                                           limit_slots.c.map_index == map_index))
+    """Drop the slots one task run holds: one ``DELETE``, atomic alone, so it needs no transaction around it."""
+    conn.execute(_RELEASE, {"run_id": run_id, "task_slug": task_slug, "map_index": map_index})
+
+
+# The statements of a limited task run, built once: each run only binds its values (no per-call
+# statement building and cache-key hashing on this path). Parameters: run_id, task_slug, map_index.
+_HOLDER = and_(limit_slots.c.flow_run_id == bindparam("run_id"), limit_slots.c.task_slug == bindparam("task_slug"),
+               limit_slots.c.map_index == bindparam("map_index"))
+
+#: The limit rows of ``names`` (tags), locked in name order, each with whether this task run holds a slot.
+_LOCK_TAG_LIMITS = (
+    select(concurrency_limits.c.name, concurrency_limits.c.slots,
+           exists().where(limit_slots.c.tag == concurrency_limits.c.name, _HOLDER).label("held"))
+    .where(concurrency_limits.c.kind == "tag", concurrency_limits.c.name.in_(bindparam("names", expanding=True)))
+    .order_by(concurrency_limits.c.name)
+    .with_for_update(of=concurrency_limits))
+
+
+def _take_if_free_statement():
+    """A slot of each ``missing`` tag, only if no tag of ``limited`` is full: full when the live holders
+    other than this task run fill its slots (a finished run holds nothing)."""
+    full = concurrency_limits.alias("full_limit")
+    in_use = (select(func.count()).select_from(limit_slots.join(flow_runs, flow_runs.c.id == limit_slots.c.flow_run_id))
+              .where(limit_slots.c.tag == full.c.name, flow_runs.c.state.in_(LIVE_STATES), ~_HOLDER)
+              .scalar_subquery())
+    any_full = exists().where(full.c.kind == "tag", full.c.name.in_(bindparam("limited", expanding=True)),
+                              in_use >= full.c.slots)
+    # Typed casts: in a SELECT list PostgreSQL would read an untyped parameter as text.
+    rows = (select(concurrency_limits.c.name, cast(bindparam("run_id"), limit_slots.c.flow_run_id.type),
+                   cast(bindparam("task_slug"), limit_slots.c.task_slug.type),
+                   cast(bindparam("map_index"), Integer), cast(bindparam("acquired"), Float))
+            .where(concurrency_limits.c.kind == "tag", concurrency_limits.c.name.in_(bindparam("missing", expanding=True)),
+                   ~any_full))
+    columns = ["tag", "flow_run_id", "task_slug", "map_index", "acquired"]
+    return insert(limit_slots).from_select(columns, rows).returning(limit_slots.c.tag)  # a row count may be -1
+
+
+_TAKE_IF_FREE = _take_if_free_statement()
+_RELEASE = delete(limit_slots).where(_HOLDER)
 
 
 def free_runs(conn: Connection, run_ids: Iterable[str]) -> None:

@@ -194,3 +194,45 @@ def test_a_gate_shipped_to_a_worker_keeps_its_fresh_copy_of_the_limited_tags(bac
     assert shipped.limited({"db"}) == ["db"]  # no query: the copy is fresh
     shipped._read_at -= 60  # once stale, it reads them again
     assert shipped.limited({"db"}) == []
+
+
+def _take_and_hold(url: str, run_id: str, worker: int, times: int, hold_s: float, spans) -> None:
+    """In its own process: take a slot of "db" ``times`` times, each held ``hold_s``; report when it held one."""
+    from jupyter_flows.backend import Backend
+
+    backend = Backend(url)
+    for i in range(times):
+        while backend.acquire_task_slots(run_id, ["db"], f"worker-{worker}", i) is not None:
+            time.sleep(0.001)
+        began = time.monotonic()  # one clock for every process of this machine
+        time.sleep(hold_s)
+        spans.put((began, time.monotonic()))
+        backend.release_task_slots(run_id, f"worker-{worker}", i)
+
+
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    most = held = 0
+    for _, change in events:  # at equal times an end (-1) sorts first: a slot handed over is not an overlap
+        held += change
+        most = max(most, held)
+    return most
+
+
+def test_task_runs_racing_from_four_processes_for_a_limit_of_two_hold_at_most_two_slots_at_once(backend, plain):
+    import multiprocessing
+
+    backend.set_concurrency_limit("db", 2)
+    run_id = _live_run(backend, plain)["id"]
+    context = multiprocessing.get_context("spawn")
+    spans = context.Queue()
+    workers = [context.Process(target=_take_and_hold, args=(backend.url, run_id, w, 15, 0.02, spans))
+               for w in range(4)]
+    for worker in workers:
+        worker.start()
+    held = [spans.get(timeout=120) for _ in range(4 * 15)]
+    for worker in workers:
+        worker.join(30)
+        assert worker.exitcode == 0
+    assert _most_at_once(held) == 2  # never three, and the two slots were used at once
+    assert backend.get_concurrency_limit("db")["in_use"] == 0

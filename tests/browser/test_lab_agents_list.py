@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from test_lab_panel import SCREENSHOTS, open_flows_panel, open_lab
 
 from jupyter_flows.agent.background import start_agent_process, stop_agent_process
-from test_lab_panel import SCREENSHOTS, open_flows_panel, open_lab
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "agent"))  # agent_helpers: registering a flow file
 
-from agent_helpers import register_file, wait_for_state, write_flow_file  # noqa: E402
+from agent_helpers import register_file, wait_for_state, write_flow_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
