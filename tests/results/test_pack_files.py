@@ -199,3 +199,15 @@ def test_dask_workers_write_their_packs_before_the_run_ends(tmp_path):
     assert flow.run(executor=executor, listeners=[recorded]).is_successful()
     values = LocalResult(tmp_path).read_many([location for _, location in sorted(recorded.locations)])
     assert values == [i * i for i in range(100)]
+
+
+def test_packs_on_a_second_file_system_through_fsspec(tmp_path):
+    from jupyter_flows.results import FSSpecResult
+
+    elsewhere = tmp_path / "other-mount"
+    recorded = ChildLocations()
+    flow, _ = _squares(FSSpecResult(f"file://{elsewhere}"), n=50)
+    assert flow.run(listeners=[recorded]).is_successful()
+    assert {path.suffix for path in elsewhere.rglob("*") if path.is_file()} == {".jfpack"}
+    values = FSSpecResult(f"file://{elsewhere}").read_many([location for _, location in sorted(recorded.locations)])
+    assert values == [i * i for i in range(50)]
