@@ -28,6 +28,7 @@ from ..core.task import Constant
 from ..exceptions import ConfigurationError, NotPicklableError, ParameterError
 from ..executors.base import check_executor
 from ..results.packs import flush_packs
+from .collector import EVERY, FrozenRecords
 from .context import context
 from .events import RunListener
 from .logging import LogEntry, flow_logger, print_entry
@@ -80,6 +81,7 @@ class FlowRunner:
         self._given = dict(task_states or {})
         self._refs: dict = {}
         self._done: dict = {}
+        self._records, self._freeze_at = FrozenRecords(), EVERY
         self._pending: dict = {}
         self._upstream = flow.upstream_edges()
         self._names = {slug: task.name for task, slug in flow.slugs.items()}
@@ -108,6 +110,8 @@ class FlowRunner:
             state = Cancelled("Flow run was interrupted by the user", result=self._task_states())
             self._finish(state)
             raise
+        finally:
+            self._records.release()
         return self._finish(state)
 
     # -- planning -------------------------------------------------------------------------------
@@ -138,7 +142,7 @@ class FlowRunner:
         return self._arg(ref), WHOLE
 
     def _plan(self, task) -> None:
-        given = self._given.get(task)
+        given = self._given.get(task) if self._given else None
         if given is not None and given.is_finished():
             self._use_given(task, given)
             return
@@ -154,14 +158,14 @@ class FlowRunner:
                 arg, kind = self._upstream_arg(e.upstream_task)
             slots.append((e.key, kind))
             args.append(arg)
-        key = f"{self._prefix}/{self.flow.slugs[task]}"
-        kept = self._kept.get((self.flow.slugs[task], None)) if self._kept else None
+        slug = self.flow.slugs[task]
+        key = f"{self._prefix}/{slug}"
+        kept = self._kept.get((slug, None)) if self._kept else None
         if kept is not None:  # succeeded in the attempt being restarted: resolved, as a parameter is
             self._refs[task] = key
             self._on_done(key, kept)
             return
-        spec = TaskRunSpec(task, self.flow.slugs[task], None, tuple(slots),
-                           self.flow.constants.get(task), self._flow_context)
+        spec = TaskRunSpec(task, slug, None, tuple(slots), self.flow.constants.get(task), self._flow_context)
         self._refs[task] = key
         if not edges and isinstance(task, (Parameter, Constant)):
             # Known before anything runs: resolve here, so mapping over a parameter or a
@@ -301,8 +305,11 @@ class FlowRunner:
             return
         graph, self._pending = self._pending, {}
         self._complete_specs(graph)
+        if len(graph) >= EVERY:  # a large wave: its nodes live until it ends (see collector.py)
+            self._freeze_at = self._records.freeze(len(self._done))
         try:
-            self.executor.run_graph(graph, self._on_start, self._on_done)
+            # Nobody listens to task starts: the executor skips that call per task run.
+            self.executor.run_graph(graph, self._on_start if self.listeners else None, self._on_done)
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # the executor itself broke (lost worker, cluster gone)
@@ -352,6 +359,8 @@ class FlowRunner:
 
     def _on_done(self, key, run: TaskRun) -> None:
         self._done[key] = run
+        if len(self._done) >= self._freeze_at:  # another batch of records kept to the end (collector.py)
+            self._freeze_at = self._records.freeze(len(self._done))
         if self._caching and type(run.state) is Cached:
             self._remember(run)
         for listener in self.listeners:

@@ -31,6 +31,7 @@ from .triggers import all_successful
 # How a slot of the task's inputs is read from the upstream arguments of run_task.
 WHOLE = 0  # one upstream TaskRun: its result is the value
 LIST = 1  # a list of upstream TaskRuns (a mapped task's children): the list of their results
+ELEMENT = 2  # an Element: one value of a successful upstream's result, mapped over
 
 
 class TaskRun:
@@ -102,34 +103,62 @@ class TaskRunSpec:
 
 
 def value_run(value: Any, source: TaskRun) -> TaskRun:
-    """A stand-in upstream run holding one element of a finished upstream's result (for mapping)."""
+    """A stand-in upstream run holding a value computed from a finished upstream's result (a flatten)."""
     return TaskRun(source.task_slug, source.task_name, source.map_index, Success(result=value))
+
+
+class Element:
+    """One value of a successful upstream's result, handed to one mapped child (slot kind ELEMENT).
+
+    One small object per child instead of a stand-in TaskRun and its Success:
+    a 1,000,000-way map plans 1,000,000 of them. It wraps the value so that
+    dask never reads a tuple or string element as a task or a key.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    @property
+    def state(self) -> State:
+        """A Success holding the value, for the paths that read an upstream's state (a task run once
+        over the whole list when another of its mapped inputs cannot be mapped)."""
+        return Success(result=self.value)
+
+    def __repr__(self) -> str:
+        return f"<Element {self.value!r:.60}>"
+
+    def __dask_tokenize__(self) -> tuple:
+        return ("Element", id(self))  # as TaskRun's: named without pickling the value
 
 
 def run_task(spec: TaskRunSpec, *upstream: Any) -> TaskRun:
     """Run one task run; the executors' only entry point."""
     inputs = dict(spec.constants) if spec.constants else {}
-    upstream_states: list[State] = []
+    waiting = skipped = unsuccessful = False
+    # One pass over the inputs, exact class checks first: this runs for every task run.
     for (key, kind), arg in zip(spec.slots, upstream):
-        if kind == LIST:
-            upstream_states.extend(r.state for r in arg)
+        if kind == ELEMENT:  # mapped over a successful upstream: nothing to check
             if key is not None:
-                inputs[key] = [r.state.result for r in arg]
-        else:
-            upstream_states.append(arg.state)
-            if key is not None:
-                inputs[key] = arg.state.result
+                inputs[key] = arg.value
+            continue
+        for state in ([r.state for r in arg] if kind == LIST else (arg.state,)):
+            if type(state) is Success:
+                continue
+            if not isinstance(state, Finished):  # a paused upstream task: wait for it, as it waits
+                waiting = True
+            elif isinstance(state, Skipped):
+                skipped = True
+            elif not isinstance(state, Success):
+                unsuccessful = True
+        if key is not None:
+            inputs[key] = [r.state.result for r in arg] if kind == LIST else arg.state.result
     task = spec.task
     run = TaskRun(spec.task_slug, task.name, spec.map_index, None)
-    skipped = unsuccessful = False
-    for state in upstream_states:  # one pass, with isinstance: this runs for every task run
-        if not isinstance(state, Finished):  # a paused upstream task: wait for it, as it waits
-            run.state = Pending("Upstream tasks are not finished")
-            return run
-        if isinstance(state, Skipped):
-            skipped = True
-        elif not isinstance(state, Success):
-            unsuccessful = True
+    if waiting:
+        run.state = Pending("Upstream tasks are not finished")
+        return run
     if skipped and task.skip_on_upstream_skip:
         _finish(run, task, Skipped("Upstream task was skipped"))
         return run
@@ -201,6 +230,8 @@ def _check_trigger(spec: TaskRunSpec, upstream: tuple) -> State | None:
         if kind == LIST:
             upstream_states[edge] = Mapped(result=[r.state.result for r in arg],
                                            map_states=[r.state for r in arg])
+        elif kind == ELEMENT:
+            upstream_states[edge] = Success(result=arg.value)
         else:
             upstream_states[edge] = arg.state
     token = set_context(_task_context(spec))  # manual_only reads context.resume
@@ -247,6 +278,7 @@ def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
     entries = start_capture(spec.flow_context.get("log_stream"))
     context_values = _task_context(spec)
     notify = bool(task.state_handlers) or task.on_failure is not None
+    call = _call_wrapped if task.timeout or task.log_stdout else _call
     if notify:
         run.state = Pending()  # the first transition the handlers see is Pending -> Running
     run.start_time = time.time()
@@ -259,7 +291,7 @@ def _run_attempts(spec: TaskRunSpec, run: TaskRun, inputs: dict) -> None:
                 if notify:
                     state = run.state = _attempt(task, inputs, entries, spec, run)
                 else:
-                    state = run.state = _call(task, inputs, entries, spec)
+                    state = run.state = call(task, inputs, entries, spec)
                 delay = None if type(state) is Success else _again(task, spec, run, context_values, notify)
             except ENDRUN as signal:  # a state handler failed, or chose to end the run
                 run.state, delay = signal.state, None
@@ -281,7 +313,8 @@ def _attempt(task, inputs: dict, entries: list, spec: TaskRunSpec, run: TaskRun)
     if not running.is_running():  # a handler chose another state: the task does not run
         return running
     run.state = running
-    return call_state_handlers(task, running, _call(task, inputs, entries, spec))
+    call = _call_wrapped if task.timeout or task.log_stdout else _call
+    return call_state_handlers(task, running, call(task, inputs, entries, spec))
 
 
 def _again(task, spec: TaskRunSpec, run: TaskRun, context_values: dict, notify: bool) -> float | None:
@@ -324,7 +357,17 @@ def _retry(task, spec: TaskRunSpec, run: TaskRun, notify: bool) -> float:
 
 
 def _call(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
-    """Call ``task.run`` once; every outcome, signals included, is a state."""
+    """Call ``task.run`` once; every outcome, signals included, is a state (the usual task's path)."""
+    try:
+        return Success(result=task.run(**inputs))
+    except (StateSignal, ENDRUN) as signal:
+        return signal.state
+    except Exception as exc:
+        return _raised(task, spec, exc)
+
+
+def _call_wrapped(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
+    """:func:`_call` for a task with a ``timeout`` or ``log_stdout=True``."""
     if task.log_stdout:
         begin_stdout_capture()
     try:
@@ -338,16 +381,21 @@ def _call(task, inputs: dict, entries: list, spec: TaskRunSpec) -> State:
     except (StateSignal, ENDRUN) as signal:
         return signal.state
     except Exception as exc:
-        if isinstance(exc, JupyterFlowsError):  # an expected error whose message says it all
-            detail = f"{type(exc).__name__}: {exc}"
-        else:
-            detail = traceback.format_exc().rstrip()
-        capture_entry(logging.ERROR, f"Task {task.name!r} raised an exception:\n{detail}",
-                      task.name, spec.task_slug, spec.map_index)
-        return Failed(f"{type(exc).__name__}: {exc}", result=exc)
+        return _raised(task, spec, exc)
     finally:
         if task.log_stdout:
             printed = end_stdout_capture()
             for line in printed.splitlines():
                 if line.strip():
                     capture_entry(logging.INFO, line, task.name, spec.task_slug, spec.map_index)
+
+
+def _raised(task, spec: TaskRunSpec, exc: Exception) -> Failed:
+    """The Failed state of an attempt that raised, its traceback logged."""
+    if isinstance(exc, JupyterFlowsError):  # an expected error whose message says it all
+        detail = f"{type(exc).__name__}: {exc}"
+    else:
+        detail = traceback.format_exc().rstrip()
+    capture_entry(logging.ERROR, f"Task {task.name!r} raised an exception:\n{detail}",
+                  task.name, spec.task_slug, spec.map_index)
+    return Failed(f"{type(exc).__name__}: {exc}", result=exc)

@@ -15,7 +15,9 @@ class Executor:
     The graph is a dask-style dict ``{key: (function, spec, *args)}`` in an
     order where every node comes after the nodes it reads; an argument is a
     key of the graph, a finished value, or a list of those. ``run_graph``
-    calls ``on_done(key, result)`` once per node, from the calling thread.
+    calls ``on_start(key)`` as a node starts (``on_start`` is None when
+    nobody listens) and ``on_done(key, result)`` once per node, from the
+    calling thread.
     """
 
     #: True when tasks cross a process boundary, so they must pickle.

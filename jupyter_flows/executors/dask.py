@@ -83,7 +83,8 @@ class LocalDaskExecutor(Executor):
 
         # dask's (start, start_state, pretask, posttask, finish) tuple, passed per call rather than
         # registered globally, so that concurrent flow runs don't hear each other.
-        callbacks = [(None, None, lambda key, dsk, state: on_start(key), posttask, None)]
+        pretask = None if on_start is None else (lambda key, dsk, state: on_start(key))
+        callbacks = [(None, None, pretask, posttask, None)]
         workers = self.num_workers or os.cpu_count() or 1
         if self.scheduler == "synchronous":
             results = dask.get(graph, keys, callbacks=callbacks)
@@ -187,8 +188,9 @@ class DaskExecutor(Executor):
 
         keys = list(graph)
         futures = self._client.get(graph, keys, sync=False)
-        for key in keys:
-            on_start(key)
+        if on_start is not None:
+            for key in keys:
+                on_start(key)
         # Results come back a batch of finished futures at a time, one round trip per batch
         # rather than one per task run.
         for batch in as_completed(futures).batches():

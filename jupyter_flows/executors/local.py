@@ -14,7 +14,8 @@ class LocalExecutor(Executor):
         results: dict = {}
         # The graph is in dependency order, so a plain loop is a valid schedule.
         for key, (function, spec, *args) in graph.items():
-            on_start(key)
+            if on_start is not None:
+                on_start(key)
             resolved = [_resolve(arg, results) for arg in args]
             result = results[key] = function(spec, *resolved)
             on_done(key, result)
