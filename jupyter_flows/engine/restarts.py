@@ -6,6 +6,10 @@ planning it resolves those as it resolves parameters, and plans only the
 rest: failed, timed-out, trigger-failed, cancelled and never-run tasks, and
 of a mapped task only the children that did not succeed. Parameters are never
 kept: they are resolved again from the run's values.
+
+Kept from the backend, a task run is a :class:`RecordedRun`: its row is
+already there, so the recorder does not write it again, and a 10,000-child
+map's restart reads its children's packs once each and writes only what runs.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .task_runner import TaskRun
 KEPT_STATES = frozenset({"Success", "Cached", "Skipped"})
 
 Kept = dict  # {(task slug, map index or None): TaskRun}
+
 
 def checkpoint_results(flow, checkpointing: bool) -> dict:
     """``{task: Result}`` of the tasks whose results this run writes (targets always; the rest when asked).

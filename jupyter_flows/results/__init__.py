@@ -2,7 +2,8 @@
 
 ``LocalResult`` writes files on this machine, ``FSSpecResult`` anywhere fsspec
 reaches by URL; ``PickleSerializer`` (the default) and ``JSONSerializer`` say
-how a value becomes bytes. See :mod:`jupyter_flows.results.base` for location templates.
+how a value becomes bytes. See :mod:`jupyter_flows.results.base` for location templates,
+and :mod:`jupyter_flows.results.packs` for how a mapped task's children share files.
 """
 
 from .base import DEFAULT_LOCATION, Result
