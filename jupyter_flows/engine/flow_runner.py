@@ -84,6 +84,7 @@ class FlowRunner:
         self._records, self._freeze_at = FrozenRecords(), EVERY
         self._pending: dict = {}
         self._upstream = flow.upstream_edges()
+        self._mapped_tasks = {e.downstream_task for e in flow.edges if e.mapped}
         self._names = {slug: task.name for task, slug in flow.slugs.items()}
         self._results = checkpoint_results(flow, checkpoint)
         self._caching = any(task.cache_for is not None for task in flow.tasks)
@@ -137,9 +138,10 @@ class FlowRunner:
     def _upstream_arg(self, task):
         """The argument and slot kind through which ``task``'s output reaches a downstream task."""
         ref = self._refs[task]
+        done = self._done  # as _arg, inline: this runs for every edge planned
         if type(ref) is _MappedRef:
-            return [self._arg(k) for k in ref.keys], LIST
-        return self._arg(ref), WHOLE
+            return [done.get(k, k) for k in ref.keys], LIST
+        return done.get(ref, ref), WHOLE
 
     def _plan(self, task) -> None:
         given = self._given.get(task) if self._given else None
@@ -147,7 +149,7 @@ class FlowRunner:
             self._use_given(task, given)
             return
         edges = self._upstream[task]
-        if any(e.mapped for e in edges):
+        if task in self._mapped_tasks:
             self._plan_mapped(task, edges)
             return
         slots, args = [], []
