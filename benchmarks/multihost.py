@@ -9,7 +9,8 @@ flow in Git storage is registered once; then ``--runs`` runs go through one
 agent on one host, and the same number through one agent on each of two
 hosts. Measured: wall time from creating the runs to the last run's end, for
 each. Then, on the same PostgreSQL: the time of taking and releasing a slot
-of a tag limit (what a limited task run adds), median and p95 of 300.
+of a tag limit (what a limited task run adds), median and p95 of 300,
+interleaved with as many bare one-row transactions (``benchmarks/limits.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+
+from benchmarks import limits as limit_check
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "multihost"))
@@ -84,21 +86,6 @@ def _timed_runs(backend, flow_id: str, hosts, runs: int, seconds: float, concurr
     return ended - started
 
 
-def _limit_check_ms(backend, flow_id: str, samples: int = 300) -> dict:
-    run = backend.create_flow_run(flow_id)
-    backend.set_flow_run_state(run["id"], "Running")
-    backend.set_concurrency_limit("db", 4)
-    times = []
-    for i in range(samples):
-        began = time.perf_counter()
-        assert backend.acquire_task_slots(run["id"], ["db"], "query-1", i) is None
-        backend.release_task_slots(run["id"], "query-1", i)
-        times.append((time.perf_counter() - began) * 1000)
-    backend.set_flow_run_state(run["id"], "Success")
-    times.sort()
-    return {"median_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * len(times))], 2)}
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
@@ -120,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
         two = _timed_runs(backend, flow_id, lab.hosts[1:], args.runs, args.seconds, args.concurrency)
         result = {"runs": args.runs, "seconds_per_run": args.seconds, "concurrency_per_agent": args.concurrency,
                   "one_host_s": round(one, 2), "two_hosts_s": round(two, 2), "ratio": round(two / one, 2),
-                  "limit_check": _limit_check_ms(backend, flow_id)}
+                  "limit_check": limit_check.measure(lab.local_backend_url, samples=300, contenders=0)}
         backend.close()
     finally:
         lab.close()
