@@ -272,8 +272,25 @@ def _say(line: str) -> None:
 
 
 def _import_notebook_stack() -> None:
-    """papermill, nbclient and jupyter_client: seconds of imports, once, for every notebook run to come."""
+    """What every notebook run does first, done once here for all of them.
+
+    papermill, nbclient and jupyter_client take seconds to import; finding the
+    kernel specs imports IPython (to find its kernel: a third of a second);
+    nbformat compiles its schema into a validator on the first notebook it
+    reads or writes. Each is kept by the library itself, per process, and
+    every child forked from here inherits it. What a run looks up (the
+    installed kernels, its kernel's spec) is still looked up in the run's own
+    environment: a kernel installed since is found.
+    """
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+    from nbformat.validator import get_validator
+
     from ..tasks import papermill_engine  # noqa: F401
+
+    KernelSpecManager().kernel_dirs  # noqa: B018  (the property imports IPython)
+    for minor in sorted({4, nbformat.current_nbformat_minor}):  # notebooks saved as 4.4 and as the current 4.x
+        get_validator(version=4, version_minor=minor)
 
 
 def _prepare(kernel_name: str | None):
