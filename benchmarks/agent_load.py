@@ -34,6 +34,8 @@ from pathlib import Path
 import jupyter_flows
 from jupyter_flows import Flow, task
 
+from .agent_pickup import backend_url
+
 ROOT = Path(__file__).resolve().parent.parent
 FINISHED = ("Success", "Failed", "Cancelled")
 
@@ -128,13 +130,14 @@ def run_load(home: Path, runs: int, concurrency: int | None, timeout: float, war
     with local_agent_process(*options, log_path=home / "agent.log") as agent, RssSampler(agent.pid) as rss:
         wait_for_all(backend, flow_id, runs, timeout)
     finals = [backend.get_flow_run(run_id) for run_id in run_ids]
+    url = backend.url
     backend.close()
     states = {state: sum(1 for r in finals if r["state"] == state) for state in FINISHED}
     failures = sorted({r["state_message"] for r in finals if r["state"] != "Success"}, key=str)[:5]
     span = max(r["end_time"] for r in finals) - min(r["created"] for r in finals)
     memory = [mb for _, mb in rss.samples]
     return {
-        "runs": runs, "concurrency": concurrency, "warm": warm, "final_states": states, "failures": failures, "creating_s": creating_s,
+        "backend": url.split(":", 1)[0], "runs": runs, "concurrency": concurrency, "warm": warm, "final_states": states, "failures": failures, "creating_s": creating_s,
         "runs_per_s": runs / span, "span_s": span, "created_to_running_s": phase(finals, "created", "Running"),
         "claimed_to_running_s": phase(finals, "Submitted", "Running"),
         "running_to_end_s": phase(finals, "Running", "end_time"),
@@ -149,7 +152,8 @@ def report(results: dict) -> None:
         print(f"  a run that did not succeed: {message}")
     rss = results["agent_rss_mb"]
     print(f"{results['runs']:,} one-task runs created at once ({results['creating_s']:.1f} s to create), "
-          f"one agent, concurrency {results['concurrency'] or 'default'}, --warm {results['warm']}: "
+          f"one agent ({results['backend']}), concurrency {results['concurrency'] or 'default'}, "
+          f"--warm {results['warm']}: "
           f"{results['final_states']}")
     print(f"  throughput {results['runs_per_s']:.1f} runs/s ({results['span_s']:.0f} s from first creation "
           f"to last end)")
@@ -173,10 +177,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warm", type=int, default=1, help="the agent's --warm (0: a process started per run)")
     parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="a PostgreSQL backend (a throwaway server, as the tests start one)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home:
+    with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home, backend_url(args.postgresql):
         os.environ["JUPYTER_FLOWS_HOME"] = home
-        os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
         results = run_load(Path(home), args.runs, args.concurrency or None, args.timeout, args.warm)
     report(results)
     if args.json:

@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     pickups, n = (10, 1_000) if args.quick else (50, 10_000)
 
-    with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home, _backend_url(args.postgresql):
+    with tempfile.TemporaryDirectory(prefix="jupyter-flows-bench-") as home, backend_url(args.postgresql):
         os.environ["JUPYTER_FLOWS_HOME"] = home
         results = run_all(Path(home), pickups, n, args.warm, args.gap)
     report(results)
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 @contextlib.contextmanager
-def _backend_url(postgresql: bool):
+def backend_url(postgresql: bool):
     """JUPYTER_FLOWS_BACKEND_URL unset (the home's SQLite file), or a new database of a throwaway PostgreSQL."""
     os.environ.pop("JUPYTER_FLOWS_BACKEND_URL", None)
     if not postgresql:

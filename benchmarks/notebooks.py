@@ -9,9 +9,9 @@ hits all of them alike, and prints the median wall-clock of each:
 ``papermill.execute_notebook`` alone; the notebook as a flow with
 ``flow.run()`` here; the registered flow run by ``execute_flow_run`` here
 (what an agent's run process does); and the registered flow run by a real
-``jupyter-flows agent local start`` process (claim, hand the run to a warm
-run process whose kernel is already started, run, record). Every way but the
-agent's starts its kernel after the run was asked for.
+``jupyter-flows agent local start`` process (claim, hand the run to a process
+forked from the agent's run template, whose kernel is already started, run,
+record). Every way but the agent's starts its kernel after the run was asked for.
 
 Part 2 maps ``ExecuteNotebook`` over 8 parameter sets, once with
 ``LocalExecutor`` (one notebook after another) and once with
@@ -89,7 +89,7 @@ def part_one(work: Path, repeat: int) -> None:
         "papermill.execute_notebook": lambda: plain_papermill(notebook, work / "plain.ipynb"),
         "flow.run() here": lambda: as_flow_here(flow),
         "execute_flow_run (agent's run process, here)": lambda: through_execute_flow_run(backend, flow_id),
-        "agent process (warm process and kernel)": lambda: through_agent_process(backend, flow_id),
+        "agent process (forked process, warm kernel)": lambda: through_agent_process(backend, flow_id),
     }
     try:
         for fn in ways.values():  # warm up: first kernel start, imports, the agent's own start
