@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shutil
 import statistics
 import tempfile
 import textwrap
@@ -120,6 +121,8 @@ def main() -> None:
     _round(backend, flow_id, fail, True)  # warm-up: imports, the first compile of each query
 
     rounds = [_round(backend, flow_id, fail, plain_first=i % 2 == 0) for i in range(options.repeat)]
+    backend.close()
+    shutil.rmtree(home, ignore_errors=True)
     _report(rounds, options)
 
 
