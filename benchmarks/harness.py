@@ -5,9 +5,11 @@ peer) and hands them to :func:`run_rows`. Each row runs ``ours`` and
 ``peer`` alternately (A, B, A, B...) in this process, so load from other
 processes hits both sides alike; it reports the median time per task of
 each side and the median of the per-pair ratios with their range (the
-spread). A side whose predicted time exceeds the row's budget is skipped
-with a note instead of stalling the whole run; the prediction comes from
-the same side's previous, smaller size, scaled by the growth it showed.
+spread). Every row gets at least ``MIN_REPEATS`` pairs, so that its range
+means something; more while its time budget lasts. A side predicted to need
+more than the budget for those pairs is skipped with a note instead of
+stalling the whole run; the prediction comes from the same side's previous,
+smaller size, scaled by the growth it showed.
 
 ``--json out.json`` writes the rows; ``--compare old.json`` prints each
 row's ratio beside the earlier one and flags the rows that got slower
@@ -27,6 +29,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
+
+#: Pairs every row runs whatever its budget says (fewer only when the row asks for fewer).
+MIN_REPEATS = 3
 
 
 @dataclass
@@ -78,15 +83,16 @@ def spread(values: list[float]) -> tuple[float, float]:
 def measure_row(row: Row, growth: Growth, warm: bool = True) -> dict:
     """Time one row, interleaved; a side predicted to overrun the budget is left out with a note."""
     sides = {"ours": row.ours, "peer": row.peer}
+    least = min(MIN_REPEATS, row.repeats)
     active = {}
     for side, fn in sides.items():
         if fn is None:
             continue
         key = f"{row.workload}|{row.peer_name}|{side}"
         predicted = growth.predict(key, row.tasks)
-        if predicted is not None and predicted > row.budget_s:  # not even one timed run would fit
-            row.notes.append(f"{side} skipped: predicted {predicted:.0f} s per run, over the row's "
-                             f"budget of {row.budget_s:.0f} s")
+        if predicted is not None and predicted * least > row.budget_s:  # its least repeats would not fit
+            row.notes.append(f"{side} skipped: predicted {predicted:.0f} s per run, {least} runs over the "
+                             f"row's budget of {row.budget_s:.0f} s")
             continue
         active[side] = (fn, key)
         if warm and (predicted is None or predicted < 2):  # imports and pools; a long run needs no warm-up
@@ -97,7 +103,7 @@ def measure_row(row: Row, growth: Growth, warm: bool = True) -> dict:
         for side, (fn, _) in active.items():
             times[side].append(timed(fn))
         spent = time.perf_counter() - started
-        if done < row.repeats and spent / done * (done + 1) > row.budget_s:  # the next round would overrun
+        if least <= done < row.repeats and spent / done * (done + 1) > row.budget_s:  # the next would overrun
             row.notes.append(f"{done} of {row.repeats} repeats within the row's budget of {row.budget_s:.0f} s")
             break
     for side, (_, key) in active.items():
@@ -141,12 +147,22 @@ HEADER = ("| workload | tasks | jupyter-flows µs/task (range) | peer | peer µs
           "ratio, median of pairs (range) | repeats | notes |\n|---|---:|---:|---|---:|---:|---:|---|")
 
 
-def run_rows(rows: Iterable[Row], growth: Growth | None = None) -> list[dict]:
-    """Measure and print each row as it finishes (rows may be a generator that holds a cluster)."""
+def run_rows(rows: Iterable[Row], growth: Growth | None = None, time_limit_s: float | None = None) -> list[dict]:
+    """Measure and print each row as it finishes (rows may be a generator that holds a cluster).
+
+    With ``time_limit_s``, no row's budget reaches past that many seconds from now, so the
+    whole table keeps its stated running time on a slower or busier machine: the rows
+    then get fewer repeats (never under ``MIN_REPEATS``), or a slow side is skipped with a note.
+    """
     growth = growth or Growth()
+    ends = None if time_limit_s is None else time.perf_counter() + time_limit_s
     results = []
     print(HEADER, flush=True)
     for row in rows:
+        if ends is not None and ends - time.perf_counter() < row.budget_s:
+            left = max(ends - time.perf_counter(), 0.0)
+            row.notes.append(f"budget cut from {row.budget_s:.0f} to {left:.0f} s by the run's time limit")
+            row.budget_s = left
         result = measure_row(row, growth)
         results.append(result)
         print(markdown_row(result), flush=True)

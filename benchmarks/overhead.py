@@ -13,8 +13,14 @@ jupyter-flows adds on top of dask: task-run states, context, triggers,
 retries and captured logs. ``dask.delayed`` rows show what building the same
 work from delayed objects costs; its runs grow faster than linearly, so its
 largest size is skipped with a note when predicted to take too long.
-A memory table gives the Python memory a LocalExecutor run keeps per finished
-task run (its state and record, beyond the result) and its peak per task.
+A memory line gives the Python memory a LocalExecutor run keeps per finished
+task run (its state and record, beyond the result) and its peak per task, at
+1,000,000 tasks (10,000 with ``--quick``); another how much the LocalExecutor's
+cost per task grew from its smallest map to its largest (the goal: within 1.5x).
+Every row runs at least 3 pairs (``harness.MIN_REPEATS``); the table stops
+giving rows more time than is left of its limit (2.5 minutes with ``--quick``,
+12 for the full run: the demo and memory lines after it take about a minute
+more), so that both runs keep their stated times on a busy machine.
 """
 
 from __future__ import annotations
@@ -139,25 +145,25 @@ def local_rows(quick: bool, repeats: int) -> Iterator[harness.Row]:
         yield harness.Row("map, LocalDaskExecutor threads (2)", n, flow_runner(mapped_flow(n), pool),
                           "dask.delayed, threads (2)", delayed_map(n, "threads", num_workers=2), repeats,
                           budget_s=60)
-    n = 1_000 if quick else 5_000
+    n = 1_000 if quick else 2_000  # a few ms per task either side: 3 pairs of 2,000 fit the budget
     yield harness.Row("map, LocalDaskExecutor processes (2)", n, flow_runner(mapped_flow(n), processes),
                       "dask.multiprocessing.get (2), chunksize=1, same graph",
                       raw(dask.multiprocessing.get, map_graph, n, num_workers=2, chunksize=1), repeats,
                       budget_s=60)
 
 
-def distributed_rows(repeats: int) -> Iterator[harness.Row]:
+def distributed_rows(quick: bool, repeats: int) -> Iterator[harness.Row]:
     """DaskExecutor on one LocalCluster of 2 worker processes, against the same cluster's client."""
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         executor = DaskExecutor(address=cluster.scheduler_address)
-        n = 1_000
+        n = 500 if quick else 1_000
         yield harness.Row("map, DaskExecutor (LocalCluster 2x1)", n, flow_runner(mapped_flow(n), executor),
                           "client.map", lambda: client.gather(client.map(noop, range(n), pure=False)),
                           repeats, budget_s=60)
-        for shape, n in (("map", 1_000), ("chain", 200), ("fan-in", 1_000)):
+        for shape, n in (("map", n), ("chain", 100 if quick else 200), ("fan-in", n)):
             make_flow, make_graph = SHAPES[shape]
             yield harness.Row(f"{shape}, DaskExecutor (LocalCluster 2x1)", n, flow_runner(make_flow(n), executor),
                               "client.get, same graph", raw(client.get, make_graph, n), repeats, budget_s=60)
@@ -199,6 +205,13 @@ def memory_per_task(n: int) -> dict:
     return {"tasks": n, "kept_bytes_per_task": (kept - before) / n, "peak_bytes_per_task": (peak - before) / n}
 
 
+def linear_growth(results: list[dict]) -> float | None:
+    """How much a LocalExecutor map's cost per task grew from its smallest size to its largest."""
+    rows = sorted((r for r in results if r["workload"] == "map, LocalExecutor" and r["ours_us"]),
+                  key=lambda r: r["tasks"])
+    return rows[-1]["ours_us"] / rows[0]["ours_us"] if len(rows) > 1 else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes and 3 repeats, for a smoke check")
@@ -209,21 +222,27 @@ def main() -> None:
     started = time.perf_counter()
     print(f"cores: {os.cpu_count()}  dask {dask.__version__}  load average {os.getloadavg()[0]:.1f}\n")
     # chained lazily: the cluster starts once the local rows are done, and closes after its rows
-    results = harness.run_rows(itertools.chain(local_rows(args.quick, repeats), distributed_rows(repeats)))
+    rows = itertools.chain(local_rows(args.quick, repeats), distributed_rows(args.quick, repeats))
+    # The demo and memory lines after the table take about a minute; the table gets the rest.
+    results = harness.run_rows(rows, time_limit_s=(2.5 if args.quick else 12) * 60)
 
     print("\n| parallel demo (3 tasks sleeping 1 s) | wall s, median (range) | ideal s |\n|---|---:|---:|")
     demos = []
-    for name, wall, ideal, walls in demo_rows(1 if args.quick else 3):
+    for name, wall, ideal, walls in demo_rows(2 if args.quick else 3):
         demos.append({"executor": name, "wall_s": wall, "wall_s_range": [walls[0], walls[-1]], "ideal_s": ideal})
         print(f"| {name} | {wall:.2f} ({walls[0]:.2f}–{walls[-1]:.2f}) | {ideal:.0f} |", flush=True)
 
-    memory = memory_per_task(10_000 if args.quick else 100_000)
+    memory = memory_per_task(10_000 if args.quick else 1_000_000)
     print(f"\nLocalExecutor, {memory['tasks']:,} mapped no-ops: {memory['kept_bytes_per_task']:.0f} bytes kept "
           f"per finished task run, peak {memory['peak_bytes_per_task']:.0f} bytes per task")
+    growth = linear_growth(results)
+    if growth:
+        print(f"LocalExecutor map, µs per task at the largest size over the smallest: {growth:.2f}x")
     total = time.perf_counter() - started
     print(f"\nwhole run: {total / 60:.1f} min")
     if args.json:
-        harness.write_json(args.json, results, {"demo": demos, "memory": memory, "total_s": total})
+        harness.write_json(args.json, results, {"demo": demos, "memory": memory, "local_growth": growth,
+                                                "total_s": total})
     if args.compare:
         print("\n" + "\n".join(harness.compare(args.compare, results)))
 

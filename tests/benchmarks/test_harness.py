@@ -45,7 +45,32 @@ def test_a_peer_predicted_to_overrun_its_budget_is_skipped_with_a_note_instead_o
     assert result["peer_us"] is None and result["ratio"] is None
     assert result["ours_us"] is not None
     assert result["notes"][0].startswith("peer skipped: predicted ")
-    assert result["notes"][0].endswith(" s per run, over the row's budget of 4 s")
+    assert result["notes"][0].endswith(" s per run, 2 runs over the row's budget of 4 s")
+
+
+def test_a_row_runs_at_least_three_pairs_even_past_its_budget_so_that_it_has_a_spread():
+    calls = []
+    row = harness.Row("slow", 1, sleeper(0.3, calls, "ours"), "peer", sleeper(0.3, calls, "peer"),
+                      repeats=5, budget_s=0.5)
+
+    result = harness.measure_row(row, harness.Growth(), warm=False)
+
+    assert result["repeats"] == harness.MIN_REPEATS == 3
+    assert calls == ["ours", "peer"] * 3
+    assert result["notes"] == ["3 of 5 repeats within the row's budget of 0 s"]
+
+
+def test_the_run_time_limit_cuts_the_budgets_of_the_rows_that_would_pass_it():
+    calls = []
+    rows = [harness.Row(f"row {i}", 1, sleeper(0.05, calls, "ours"), "peer", sleeper(0.05, calls, "peer"),
+                        repeats=10, budget_s=60) for i in range(2)]
+
+    started = time.perf_counter()
+    results = harness.run_rows(rows, time_limit_s=1.0)
+
+    assert time.perf_counter() - started < 2.5  # not the 2 x 60 s the rows asked for
+    assert all(3 <= r["repeats"] < 10 for r in results)
+    assert results[0]["notes"][0] == "budget cut from 60 to 1 s by the run's time limit"
 
 
 def test_a_row_stops_repeating_when_the_next_round_would_overrun_its_budget():
