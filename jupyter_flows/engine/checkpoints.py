@@ -69,14 +69,14 @@ def write_checkpoint(spec, run) -> None:
 
 
 def _write_packed(spec, result, value) -> str:
-    """Queue a child's serialized result in its task's pack; the first one of a pack is written at once."""
+    """Queue a child's serialized result in its task's pack; a new pack's directory is checked first."""
     data = result.serializer.serialize(value)
     key = (spec.flow_context["flow_run_id"], spec.task_slug)
     writer, new = pack_writer(key, result, lambda: result.render(PACK_DIRECTORY, location_values(spec)))
     if not new:
         return writer.add(str(spec.map_index), data)
-    try:
-        return writer.add(str(spec.map_index), data, now=True)
+    try:  # where only a write can tell whether the directory takes results, the first one is written now
+        return writer.add(str(spec.map_index), data, now=not result.check_writable(writer.directory))
     except ResultError:
         drop_writer(key)
         raise

@@ -73,6 +73,15 @@ class Result:
         self.write_bytes(location, self.serializer.serialize(value))
         return location
 
+    def check_writable(self, directory: str) -> bool:
+        """Make ``directory`` and say whether results can be written there, known without writing one.
+
+        False (the default) when only a write can tell: the first result of a
+        pack is then written at once. A directory known to be unwritable is a
+        :class:`ResultError` saying why.
+        """
+        return False
+
     def write_pack(self, path: str, data: bytes) -> None:
         """Write a whole pack file (see :mod:`.packs`); subclasses that can make it appear at once do."""
         self.write_bytes(path, data)

@@ -62,6 +62,17 @@ class LocalResult(Result):
         except OSError as exc:
             raise self._unwritable(path, exc) from None
 
+    def check_writable(self, directory: str) -> bool:
+        path = self.path(directory)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise self._unwritable(path, exc) from None
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise self._unwritable(path, PermissionError(13, "Permission denied"))
+        self._made.add(path)
+        return True
+
     def _make_parent(self, path: str) -> None:
         parent = path.rsplit("/", 1)[0]
         if parent not in self._made:

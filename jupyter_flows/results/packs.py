@@ -104,9 +104,10 @@ class _Chunk:
 class PackWriter:
     """The open chunk of one pack directory of one result, in this process.
 
-    ``add`` returns at once with the location the record will have; the
-    chunk is written by whichever comes first: the adding thread when it is
-    full, a timer thread when it is :data:`PACK_SECONDS` old, or :func:`flush_packs`.
+    ``add`` returns at once with the location the record will have. A chunk
+    is written off the task's path, by a thread of its own when it is full or
+    by its timer thread when it is :data:`PACK_SECONDS` old; :meth:`flush`
+    (the run ended) writes the open one and waits for those in flight.
     """
 
     def __init__(self, result, directory: str):
@@ -115,6 +116,8 @@ class PackWriter:
         self._token = uuid.uuid4().hex[:8]  # two hosts may share a pid
         self._count = 0
         self._lock = threading.Lock()
+        self._written = threading.Condition(self._lock)
+        self._in_flight = 0  # chunks being written by background threads
         self._chunk: _Chunk | None = None
 
     def add(self, key: str, data: bytes, now: bool = False) -> str:
@@ -126,21 +129,25 @@ class PackWriter:
                 chunk = self._chunk = self._open()
             chunk.records.append((key, data))
             chunk.size += len(data)
-            location = f"{chunk.name}#{key}"
             if now or len(chunk.records) >= PACK_RECORDS or chunk.size >= PACK_BYTES:
                 full, self._chunk = chunk, None
+                self._in_flight += not now
         if now:
             self.result.write_pack(full.name, encode_pack(full.records))
         elif full is not None:
-            self._write(full)
-        return location
+            threading.Thread(target=self._write, args=(full,), name="jupyter-flows-pack", daemon=True).start()
+        return f"{chunk.name}#{key}"
 
-    def flush(self) -> None:
-        """Write the open chunk now (the run ended, or the chunk's time is up)."""
+    def flush(self, timeout: float = 60.0) -> None:
+        """Write the open chunk now and wait (up to ``timeout`` s) for those being written."""
         with self._lock:
             chunk, self._chunk = self._chunk, None
+            if chunk is not None:
+                self._in_flight += 1
         if chunk is not None:
             self._write(chunk)
+        with self._written:
+            self._written.wait_for(lambda: self._in_flight == 0, timeout)
 
     def _open(self) -> _Chunk:
         self._count += 1
@@ -153,15 +160,21 @@ class PackWriter:
     def _expire(self, chunk: _Chunk) -> None:
         with self._lock:
             if self._chunk is not chunk:
-                return  # already written (full, or flushed)
+                return  # already taken (full, or flushed)
             self._chunk = None
+            self._in_flight += 1
         self._write(chunk)
 
     def _write(self, chunk: _Chunk) -> None:
+        """Write a chunk taken from the writer (``_in_flight`` counts it until written)."""
         try:
             self.result.write_pack(chunk.name, encode_pack(chunk.records))
         except ResultError as exc:  # its children's results are lost: a restart runs them again
             log.warning("%d checkpoint(s) not written: %s", len(chunk.records), exc)
+        finally:
+            with self._written:
+                self._in_flight -= 1
+                self._written.notify_all()
 
 
 #: ``{(flow run id, task slug): PackWriter}`` of this process (a task of a run has one result).
@@ -172,9 +185,10 @@ _WRITERS_LOCK = threading.Lock()
 def pack_writer(key: tuple[str, str], result, directory: Callable[[], str]) -> tuple[PackWriter, bool]:
     """This process's writer of the children of task run ``key`` (``(flow run id, task slug)``), and whether it is new.
 
-    ``directory`` renders the pack directory, once per writer. The first
-    result of a new writer is written at once by the caller, so that a
-    directory that cannot be written fails that task, saying why.
+    ``directory`` renders the pack directory, once per writer. The caller
+    checks a new writer's directory (:meth:`Result.check_writable`), or writes
+    its first result at once, so that a directory that cannot be written fails
+    that task, saying why.
     """
     writer = _WRITERS.get(key)
     if writer is not None:

@@ -103,6 +103,15 @@ def test_a_result_directory_that_is_not_writable_fails_the_first_child_saying_wh
         locked.chmod(0o700)
 
 
+def test_a_result_directory_that_is_a_file_fails_every_child_saying_why(tmp_path):
+    occupied = tmp_path / "occupied"
+    occupied.write_text("a file where the results should go")
+    flow, squares = _squares(LocalResult(occupied), n=3)
+    children = flow.run().result[squares].map_states
+    assert all(child.is_failed() for child in children)
+    assert all("could not be checkpointed: cannot write the result to" in child.message for child in children)
+
+
 def test_worker_processes_write_their_own_packs_and_every_child_reads_back(tmp_path):
     recorded = ChildLocations()
     flow, _ = _squares(LocalResult(tmp_path), n=200)
@@ -168,12 +177,12 @@ def test_children_whose_pack_was_not_written_when_the_process_died_rerun_on_rest
     Client(backend=backend).restart_flow_run(run_id)
     assert execute_flow_run(run_id, backend) == "Success"
     rerun = (tmp_path / "executions.log").read_text().split()[600:]
-    # child 0 was written at once (the first of its pack); the others' pack died with the process
-    assert sorted(map(int, rerun)) == list(range(1, 600))
+    # the children's pack died with the process: all run again, those recorded as Success included
+    assert sorted(map(int, rerun)) == list(range(600))
     reduce = next(row for row in backend.get_task_runs(run_id) if row["task_name"] == "total")
     assert LocalResult().read(reduce["result_location"]) == sum(i * i for i in range(600))
     logs = [entry["message"] for entry in backend.get_logs(run_id)]
-    assert any("Task 'square[1]' runs again: no result at" in line for line in logs)
+    assert any("Task 'square[1]' runs again: no result at" in line and "(deleted?)" in line for line in logs)
 
 
 def test_flush_packs_writes_what_a_run_left_open(tmp_path):
