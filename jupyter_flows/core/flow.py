@@ -312,10 +312,9 @@ class Flow:
         return index
 
     def upstream_edges(self) -> dict[Task, list[Edge]]:
-        edges: dict[Task, list[Edge]] = {t: [] for t in self.tasks}
-        for e in sorted(self.edges, key=_edge_order):
-            edges[e.downstream_task].append(e)
-        return edges
+        # From the kept edge index: every flow run asks, and a chain has as many edges as tasks.
+        return {t: sorted(into, key=_edge_order) if len(into) > 1 else list(into)
+                for t, into in self._edge_index()[0].items()}
 
     def downstream_edges(self) -> dict[Task, list[Edge]]:
         edges: dict[Task, list[Edge]] = {t: [] for t in self.tasks}
@@ -327,7 +326,7 @@ class Flow:
         return {t for t, edges in self.upstream_edges().items() if not edges}
 
     def terminal_tasks(self) -> set[Task]:
-        return {t for t, edges in self.downstream_edges().items() if not edges}
+        return {t for t, out in self._edge_index()[1].items() if not out}
 
     def reference_tasks(self) -> set[Task]:
         return set(self._reference_tasks) or self.terminal_tasks()
