@@ -30,7 +30,6 @@ import os
 import pickle
 import struct
 import threading
-import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
@@ -253,8 +252,8 @@ def packed_value(result, location: str, packs: dict) -> Any:
 def _exit_flush() -> None:
     try:
         flush_packs()
-    except Exception:  # noqa: BLE001 - at exit nothing can be done but lose (and later rerun) them
-        pass
+    except Exception as exc:  # noqa: BLE001 - at exit nothing more can be done: their children rerun
+        log.warning("checkpoints not written as the process exits: %s", exc)
 
 
 _exit_flush_pid: int | None = None
