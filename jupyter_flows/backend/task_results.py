@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 
-import cloudpickle
+from ..exceptions import ResultError
+from ..results.serializers import PickleSerializer
 
 log = logging.getLogger("jupyter_flows.flow_run")
+
+_PICKLER = PickleSerializer()
 
 #: A result bigger than this is not kept (the backend is not a data store; checkpointed results will be).
 MAX_RESULT_BYTES = 10 * 1024 * 1024
@@ -40,8 +43,8 @@ def result_rows(task_states: dict, slugs: dict) -> list[tuple[str, int, bytes]]:
 
 def _add(rows: list, slug: str, index: int, value) -> None:
     try:
-        data = cloudpickle.dumps(value)
-    except Exception as exc:  # noqa: BLE001 - any pickling failure only means the result is not kept
+        data = _PICKLER.serialize(value)  # cloudpickle's bytes; plain values without its per-call set-up
+    except ResultError as exc:  # a value that does not pickle is only not kept
         log.debug("result of %s[%s] is not kept for the parent run: %s", slug, index, exc)
         return
     if len(data) <= MAX_RESULT_BYTES:
