@@ -5,9 +5,12 @@ on a busy disk against ~60 µs), so a 10,000-child map that wrote one file per
 child spent most of its time in the file system. When a mapped task's result
 has no ``location`` of its own (and no ``target``), its children's results go
 into packs instead: each process appends the serialized results of a task's
-children to an open chunk in memory and writes the chunk as one file when it
-holds :data:`PACK_RECORDS` results, :data:`PACK_BYTES` bytes, or is
-:data:`PACK_SECONDS` old, and when the flow run ends (:func:`flush_packs`).
+children to an open chunk in memory, and a background thread writes the chunk
+as one file when it holds :data:`PACK_RECORDS` results, :data:`PACK_BYTES`
+bytes, or is :data:`PACK_SECONDS` old; the flow run's end writes the open
+chunks and waits for those in flight (:func:`flush_packs`). A task run waits on
+the file system only when its result is the first of a pack: its directory is
+made and checked then, so that one that cannot take results fails the task.
 A child's recorded location is the pack plus its key:
 ``"flow/run/slug/pack-<pid>-<token>-<n>.jfpack#<map index>"``; any
 :meth:`Result.read <jupyter_flows.results.Result.read>` understands it.
