@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Callable, Mapping
 
 from .launch import _die_with_parent, signal_group
@@ -44,6 +45,10 @@ log = logging.getLogger("jupyter_flows.agent")
 _INTERPRETER_PREFIXES = ("PYTHON", "LD_")
 #: Seconds the template may take to fork a run's process before the agent gives up on it.
 FORK_TIMEOUT_S = 30.0
+#: Seconds before a template that died before it had a process ready is started again (doubled after each
+#: such death, up to :data:`RESTART_WAIT_MAX_S`): a template that cannot start must not take the agent's CPU.
+RESTART_WAIT_S = 1.0
+RESTART_WAIT_MAX_S = 60.0
 
 
 def needs_cold_start(run_env: Mapping[str, str]) -> bool:
@@ -84,6 +89,8 @@ class RunTemplate:
             start_new_session=True, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         self.runs: dict[int, ForkedRun] = {}
         self.ready: set[int] = set()
+        #: Whether a child of this template ever got ready (a template that never did could not start).
+        self.was_ready = False
         self._lock = threading.Lock()
         self._started: queue.Queue = queue.Queue()
         self._reader = threading.Thread(target=self._read, name=f"run-template-{self.process.pid}", daemon=True)
@@ -116,6 +123,7 @@ class RunTemplate:
                     self._started.put(run)
                 elif kind == b"ready":
                     self.ready.add(int(fields[0]))
+                    self.was_ready = True
                 elif kind == b"exited":
                     pid, code = int(fields[0]), int(fields[1])
                     self.ready.discard(pid)
@@ -170,10 +178,12 @@ class WarmPool:
     """
 
     def __init__(self, size: int, env: Mapping[str, str], on_exit: Callable[[], None] | None = None):
-        self.size = size
+        self.size = size if hasattr(os, "fork") else 0  # no fork (Windows): every run gets a process of its own
         self.env = dict(env)
         self.on_exit = on_exit
         self.template: RunTemplate | None = None
+        self._restart_wait = 0.0
+        self._restart_at = 0.0  # monotonic time before which no template is started
         #: The kernel the ready processes start ahead: the last one a notebook flow of this agent ran with.
         self.kernel_name: str | None = None
 
@@ -199,11 +209,23 @@ class WarmPool:
         if not self.size:
             return
         if self.template is not None and not self.template.alive():
-            log.warning("run template %s exited with code %s; starting another", self.template.process.pid,
-                        self.template.process.returncode)
+            self._note_death(self.template)
             self.template = None
-        if self.template is None:
+        if self.template is None and time.monotonic() >= self._restart_at:
             self.template = RunTemplate(self.size, self.env, self.on_exit)
+
+    def _note_death(self, template: RunTemplate) -> None:
+        """Start the next template at once after a template that worked, later and later after one that never did."""
+        if template.was_ready:
+            self._restart_wait = 0.0
+        else:
+            self._restart_wait = min(RESTART_WAIT_MAX_S, max(RESTART_WAIT_S, 2 * self._restart_wait))
+        self._restart_at = time.monotonic() + self._restart_wait
+        when = f"in {self._restart_wait:.0f} s (runs start processes of their own meanwhile)" if self._restart_wait \
+            else "now"
+        log.warning("run template %s exited with code %s%s; starting another %s", template.process.pid,
+                    template.process.returncode, "" if template.was_ready else " before it had a process ready",
+                    when)
 
     def take(self, run_id: str, env: Mapping[str, str], run_env: Mapping[str, str], cwd: str | None,
              log_path: os.PathLike) -> ForkedRun | None:

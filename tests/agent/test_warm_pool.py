@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from jupyter_flows.agent.local import LocalAgent
+from jupyter_flows.agent.warm import WarmPool
 from jupyter_flows.exceptions import ConfigurationError
 from jupyter_flows.run_configs import LocalRun
 
@@ -194,7 +195,27 @@ def test_a_dead_template_is_replaced_and_runs_go_on(backend, probe_flow, start_a
     [(pid, command, *_)] = probe_lines(out)
     assert "jupyter_flows.agent.template" in command
     assert int(pid) in {p.pid for p in second.children()} or process_gone(int(pid))
-    assert f"run template {first.pid} exited with code -9; starting another" in agent.output()
+    assert f"run template {first.pid} exited with code -9" in agent.output()
+
+
+def test_a_template_that_cannot_start_is_started_again_later_and_later(tmp_path):
+    shadow = tmp_path / "broken" / "jupyter_flows"  # a broken installation first on the path: no template starts
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('a broken installation')\n")
+    pool = WarmPool(1, {**os.environ, "PYTHONPATH": str(shadow.parent)})
+    started: list[int] = []
+    deadline = time.monotonic() + 4
+    try:
+        while time.monotonic() < deadline:  # an agent's loop turning 20 times a second
+            pool.refill()
+            if pool.template is not None and pool.template.process.pid not in started:
+                started.append(pool.template.process.pid)
+            if pool.template is None:
+                assert pool.take("run-id", {}, {}, None, tmp_path / "log") is None  # the run starts cold
+            time.sleep(0.05)
+    finally:
+        pool.close()
+    assert 2 <= len(started) <= 3  # at once, after 1 s, after 2 more: not one per turn of the loop
 
 
 def test_runs_created_together_each_get_their_own_process(backend, probe_flow, start_agent, tmp_path):
