@@ -47,6 +47,7 @@ log = logging.getLogger("jupyter_flows.agent")
 WARM_KERNEL_ENV = "JUPYTER_FLOWS_WARM_KERNEL"
 
 
+
 def template_command(size: int) -> list[str]:
     return [sys.executable, "-m", "jupyter_flows.agent.template", str(size)]
 
@@ -254,7 +255,20 @@ class Template:
                 return None
             line += chunk
         os.close(job_fd)
+        _check_connection(self.backend)
         return json.loads(line)
+
+
+def _check_connection(backend) -> None:
+    """Make sure the connection opened ahead still works (a server may have closed it while the child waited).
+
+    A dead one is dropped by the failed query itself; the run then opens a new one.
+    """
+    try:
+        with backend.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception:  # noqa: BLE001  (whatever the driver raises, the answer is a new connection)
+        backend.engine.dispose()
 
 
 def _run(backend, job: dict) -> int:

@@ -218,6 +218,34 @@ def test_a_template_that_cannot_start_is_started_again_later_and_later(tmp_path)
     assert 2 <= len(started) <= 3  # at once, after 1 s, after 2 more: not one per turn of the loop
 
 
+def test_a_run_succeeds_after_the_server_closed_the_connection_its_process_opened_ahead(
+        postgres_server, monkeypatch, tmp_path, start_agent):
+    from sqlalchemy import create_engine, text
+
+    from jupyter_flows.backend import Backend
+
+    url = postgres_server.new_database()
+    monkeypatch.setenv("JUPYTER_FLOWS_BACKEND_URL", url)
+    backend = Backend()
+    flow = register_file(backend, write_flow_file(tmp_path, PROBE_FLOW, "probe_flow.py"))
+    agent = start_agent("--warm", "1")
+    [ready] = wait_for(lambda: warm_processes(agent.pid), timeout=30, what="a warm run process")
+    backend.close()
+    admin = create_engine(url)
+    with admin.connect() as conn:  # as a server restart or an idle timeout would
+        wait_for(lambda: conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                           "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                                           "AND state = 'idle' AND query NOT LIKE 'LISTEN%'")).all(),
+                 timeout=30, what="the ready process's connection closed by the server")
+    admin.dispose()
+    backend = Backend()
+    out = tmp_path / "probe.txt"
+    run_probe(backend, flow, out)
+    [(pid, *_)] = probe_lines(out)
+    assert int(pid) == ready.pid
+    backend.close()
+
+
 def test_runs_created_together_each_get_their_own_process(backend, probe_flow, start_agent, tmp_path):
     agent = start_agent("--warm", "1", "--concurrency", "3")
     wait_for(lambda: warm_processes(agent.pid), timeout=30, what="a warm run process")
