@@ -40,11 +40,16 @@ import selectors
 import signal
 import sys
 import threading
+import time
 
 log = logging.getLogger("jupyter_flows.agent")
 
 #: Names the kernel the ready children start ahead, in the template's environment (never in a run's).
 WARM_KERNEL_ENV = "JUPYTER_FLOWS_WARM_KERNEL"
+#: Seconds before a waiting child that died before it was ready is replaced, doubled for each such death
+#: in a row (up to :data:`REFILL_WAIT_MAX_S`): a backend that is down must not make the template fork in a loop.
+REFILL_WAIT_S = 0.5
+REFILL_WAIT_MAX_S = 30.0
 
 
 
@@ -88,6 +93,8 @@ class Template:
         self.ready_r, self.ready_w = os.pipe()  # children write their pid here once ready
         self._stdin = b""
         self._ready_lines = b""
+        self._failed_in_a_row = 0  # waiting children that died before they were ready (the database is down...)
+        self._fill_at = 0.0  # monotonic time before which no waiting child is forked after such deaths
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -100,7 +107,8 @@ class Template:
             self.selector.register(fd, selectors.EVENT_READ)
         self.fill()
         while True:
-            for key, _ in self.selector.select():
+            timeout = None if len(self.waiting) >= self.size else max(0.0, self._fill_at - time.monotonic())
+            for key, _ in self.selector.select(timeout):
                 if key.fd == 0 and not self._read_stdin():
                     return  # the agent closed the pool (or is gone)
                 if key.fd == self.wake_r:
@@ -134,6 +142,7 @@ class Template:
         *lines, self._ready_lines = (self._ready_lines + os.read(self.ready_r, 4096)).split(b"\n")
         for line in lines:
             pid = int(line)
+            self._failed_in_a_row = 0
             if pid in self.waiting:
                 self.ready.add(pid)
                 _say(f"ready {pid}")
@@ -159,6 +168,8 @@ class Template:
         return self.fork(job)
 
     def fill(self) -> None:
+        if time.monotonic() < self._fill_at:
+            return
         while len(self.waiting) < self.size:
             job_pipe = os.pipe()
             pid = self.fork(None, job_pipe)
@@ -186,11 +197,19 @@ class Template:
             fd = self.waiting.pop(pid, None)
             if fd is not None:
                 os.close(fd)
-                self.ready.discard(pid)
                 if code != 0:
-                    log.warning("run process %s exited with code %s while it waited for a run; replacing it",
-                                pid, code)
+                    self._replace_later(pid, code, pid in self.ready)
+                self.ready.discard(pid)
             _say(f"exited {pid} {code}")
+
+    def _replace_later(self, pid: int, code: int, was_ready: bool) -> None:
+        """A waiting child died: replace it at once, or, when none got ready lately, after a growing wait."""
+        if not was_ready:
+            self._failed_in_a_row += 1
+            wait = min(REFILL_WAIT_MAX_S, REFILL_WAIT_S * 2 ** (self._failed_in_a_row - 1))
+            self._fill_at = time.monotonic() + wait
+        when = f"in {self._fill_at - time.monotonic():.1f} s" if self._fill_at > time.monotonic() else "now"
+        log.warning("run process %s exited with code %s while it waited for a run; replacing it %s", pid, code, when)
 
     def fork(self, job: dict | None, job_pipe: tuple[int, int] | None = None) -> int:
         """Fork a child that runs ``job``, or that gets ready and then reads its run from ``job_pipe``."""
