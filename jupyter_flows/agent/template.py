@@ -235,7 +235,8 @@ class Template:
         from .launch import _die_with_parent
 
         os.setsid()
-        _die_with_parent()
+        if sys.platform.startswith("linux"):
+            _die_with_parent()
         if os.getppid() != template_pid:  # the template died before the line above
             os._exit(1)
         signal.set_wakeup_fd(-1)
