@@ -6,7 +6,9 @@ peer) and hands them to :func:`run_rows`. Each row runs ``ours`` and
 processes hits both sides alike; it reports the median time per task of
 each side and the median of the per-pair ratios with their range (the
 spread). Every row gets at least ``MIN_REPEATS`` pairs, so that its range
-means something; more while its time budget lasts. A side predicted to need
+means something, and its ``repeats`` while its time budget lasts; a row of
+short runs goes on up to ``MAX_REPEATS`` pairs until it has spent
+``STEADY_SHARE`` of its budget, for a steadier median. A side predicted to need
 more than the budget for those pairs is skipped with a note instead of
 stalling the whole run; the prediction comes from the same side's previous,
 smaller size, scaled by the growth it showed.
@@ -32,6 +34,10 @@ from typing import Callable, Iterable, Optional
 
 #: Pairs every row runs whatever its budget says (fewer only when the row asks for fewer).
 MIN_REPEATS = 3
+#: A quick row goes on past its ``repeats`` until it has spent this share of its budget (at most
+#: ``MAX_REPEATS`` pairs): on a shared machine the median of five pairs of short runs still jumps.
+STEADY_SHARE = 0.1
+MAX_REPEATS = 25
 
 
 @dataclass
@@ -80,7 +86,7 @@ def spread(values: list[float]) -> tuple[float, float]:
     return (min(values), max(values)) if values else (float("nan"), float("nan"))
 
 
-def measure_row(row: Row, growth: Growth, warm: bool = True) -> dict:
+def measure_row(row: Row, growth: Growth, warm: bool = True, steady_share: float = STEADY_SHARE) -> dict:
     """Time one row, interleaved; a side predicted to overrun the budget is left out with a note."""
     sides = {"ours": row.ours, "peer": row.peer}
     least = min(MIN_REPEATS, row.repeats)
@@ -99,11 +105,15 @@ def measure_row(row: Row, growth: Growth, warm: bool = True) -> dict:
             fn()
     times: dict = {side: [] for side in active}
     started = time.perf_counter()
-    for done in range(1, row.repeats + 1):
+    for done in range(1, max(row.repeats, MAX_REPEATS) + 1):
         for side, (fn, _) in active.items():
             times[side].append(timed(fn))
         spent = time.perf_counter() - started
-        if least <= done < row.repeats and spent / done * (done + 1) > row.budget_s:  # the next would overrun
+        overrun = spent / done * (done + 1) > row.budget_s  # the next pair would pass the budget
+        if done >= row.repeats:
+            if overrun or spent >= row.budget_s * steady_share:
+                break
+        elif done >= least and overrun:
             row.notes.append(f"{done} of {row.repeats} repeats within the row's budget of {row.budget_s:.0f} s")
             break
     for side, (_, key) in active.items():

@@ -5,7 +5,7 @@
     python -m benchmarks.overhead --json now.json --compare before.json
 
 Every row runs the flow and its peer alternately (5 times each, 3 with
-``--quick``) in this process and prints median microseconds per task with
+``--quick``; short runs up to 25 times, see ``benchmarks.harness``) in this process and prints median microseconds per task with
 their range, and the median of the per-pair ratios with its range. The
 peers hand dask's scheduler a ready-made graph of the same shape (a map, a
 chain, a wide fan-in) calling the same function, so a ratio is what

@@ -17,7 +17,7 @@ def test_a_row_alternates_its_sides_and_reports_medians_with_their_range():
     calls = []
     row = harness.Row("nap", 10, sleeper(0.02, calls, "ours"), "peer", sleeper(0.01, calls, "peer"), repeats=3)
 
-    result = harness.measure_row(row, harness.Growth())
+    result = harness.measure_row(row, harness.Growth(), steady_share=0)
 
     assert calls == ["ours", "peer"] * 4  # a warm-up, then three interleaved pairs
     assert result["repeats"] == 3
@@ -110,3 +110,15 @@ def test_results_are_written_as_json_with_the_machine_they_ran_on(tmp_path):
     assert data["rows"][0]["ratio"] == 1.0
     assert data["total_s"] == 12.5
     assert data["environment"]["cores"] >= 1 and "dask" in data["environment"]
+
+
+def test_a_row_of_short_runs_goes_on_past_its_repeats_for_a_steadier_median():
+    calls = []
+    row = harness.Row("short", 1, sleeper(0.01, calls, "ours"), "peer", sleeper(0.01, calls, "peer"),
+                      repeats=3, budget_s=3)
+
+    result = harness.measure_row(row, harness.Growth(), warm=False)  # goes on until 0.3 s, 10% of the budget
+
+    assert 3 < result["repeats"] <= harness.MAX_REPEATS
+    assert calls == ["ours", "peer"] * result["repeats"]
+    assert result["notes"] == []
