@@ -68,18 +68,31 @@ def execute_command(flow_run_id: str) -> list[str]:
     return [sys.executable, "-m", "jupyter_flows.agent.execute", flow_run_id]
 
 
+_libc: list = []  # the C library, loaded once (in the parent: finding it runs ldconfig, no work for a fork)
+
+
+def load_libc():
+    """The C library (``None`` where none is found), loaded on first use and kept."""
+    if not _libc:
+        name = ctypes.util.find_library("c")
+        _libc.append(ctypes.CDLL(name, use_errno=True) if name else None)
+    return _libc[0]
+
+
 def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGKILL us when the agent goes away."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    """In the child, before exec (or just forked): ask Linux to SIGKILL us when our parent goes away.
+
+    Call :func:`load_libc` in the parent first.
+    """
+    libc = load_libc()
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def start_run_process(flow_run_id: str, env: Mapping[str, str], cwd: str | None = None,
                       stdout=None, stderr=None) -> subprocess.Popen:
     """Start the process of one flow run, in its own process group."""
+    load_libc()  # here, not in the child before exec
     return subprocess.Popen(
         execute_command(flow_run_id),
         env=dict(env),

@@ -334,8 +334,11 @@ def _prepare(kernel_name: str | None):
     from ..engine import flow_runner  # noqa: F401  (Flow.run imports it on use)
     from . import execute  # noqa: F401
 
+    from .launch import load_libc
+
     backend = Backend(create=False)  # the agent's database exists: never make a fresh one here
     _warm_caches(backend)
+    load_libc()  # each child asks it to die with the template
     backend.engine.dispose()  # no connection open while forking: each child opens its own
     if kernel_name:
         _import_notebook_stack()

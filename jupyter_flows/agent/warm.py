@@ -36,7 +36,7 @@ import threading
 import time
 from typing import Callable, Mapping
 
-from .launch import _die_with_parent, signal_group
+from .launch import _die_with_parent, load_libc, signal_group
 from .template import WARM_KERNEL_ENV, template_command
 
 log = logging.getLogger("jupyter_flows.agent")
@@ -84,6 +84,7 @@ class RunTemplate:
 
     def __init__(self, size: int, env: Mapping[str, str], on_exit: Callable[[], None] | None = None):
         self.on_exit = on_exit
+        load_libc()  # here, not in the child before exec
         self.process = subprocess.Popen(
             template_command(size), env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             start_new_session=True, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
