@@ -68,7 +68,7 @@ def test_the_run_time_limit_cuts_the_budgets_of_the_rows_that_would_pass_it():
     started = time.perf_counter()
     results = harness.run_rows(rows, time_limit_s=1.0)
 
-    assert time.perf_counter() - started < 2.5  # not the 2 x 60 s the rows asked for
+    assert time.perf_counter() - started < 5  # not the 2 x 60 s the rows asked for
     assert all(3 <= r["repeats"] < 10 for r in results)
     assert results[0]["notes"][0] == "budget cut from 60 to 1 s by the run's time limit"
 
