@@ -141,6 +141,9 @@ class LocalAgent:
         scheduler = self._start_scheduler()
         log.info("agent %s started with labels %s; polling %s every %ss", self.agent_id,
                  self.labels, self.backend.url, self.poll_interval)
+        # Heard regularly from now on only: an agent that just started judges no other agent yet (its first
+        # sweep could otherwise be decided just before a machine-wide stall and done just after it).
+        self._unheard_until = time.monotonic()
         try:
             self._register()
         except BackendError as exc:  # the first beat registers it again
