@@ -425,8 +425,11 @@ class Backend:
 
     def acquire_task_slots(self, run_id: str, tags: Iterable[str], task_slug: str,
                            map_index: int | None) -> dict | None:
-        """Atomically take a slot of every limited tag for one task run; ``None`` when taken, else what blocks."""
-        with self._write(f"take concurrency slots for a task run of flow run {run_id!r}") as conn:
+        """Atomically take a slot of every limited tag for one task run; ``None`` when taken, else what blocks.
+
+        One call, in autocommit on PostgreSQL (see ``limits.acquire_slots``)."""
+        with single_write(self._checked_engine(), self.url,
+                          f"take concurrency slots for a task run of flow run {run_id!r}") as conn:
             return limits.acquire_slots(conn, tags, run_id, task_slug, -1 if map_index is None else map_index)
 
     def release_task_slots(self, run_id: str, task_slug: str, map_index: int | None) -> None:

@@ -9,9 +9,11 @@ transaction (``BEGIN IMMEDIATE``) already admits one writer at a time. Either
 way, counting and taking a slot is one atomic step, across processes and
 hosts. Releasing is one ``DELETE`` and needs no lock.
 
-A limited task run costs four round trips to PostgreSQL when its slot is free
-(``BEGIN``, the lock, the conditional insert, ``COMMIT``) and one to release
-it (``benchmarks/limits.py`` measures both).
+On PostgreSQL the two statements run inside the server, in the function
+``jupyter_flows_take_slots`` (schema migration 8), called in autocommit: a
+limited task run costs one round trip to take its slots and one to release
+them (``benchmarks/limits.py`` measures both, and the two-statement
+transaction of the SQLite path on the same server for comparison).
 
 A task run's slot is a row of ``limit_slots``; it counts only while its flow
 run is Submitted or Running, so a run that ends, or that the lost-run sweep
@@ -35,6 +37,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -110,6 +113,25 @@ def acquire_slots(conn: Connection, tags: Iterable[str], run_id: str, task_slug:
     Returns ``None`` when taken (or when no tag is limited), else what blocks:
     ``{"tag", "limit", "in_use"}``. Taking again what this task run holds is a no-op.
 
+    On PostgreSQL one call of the server-side function, atomic alone (``conn``
+    may be in autocommit); elsewhere :func:`acquire_slots_in_statements`, in
+    the caller's write transaction.
+    """
+    names = sorted(set(tags))
+    if not names:
+        return None
+    if conn.dialect.name != "postgresql":
+        return acquire_slots_in_statements(conn, names, run_id, task_slug, map_index)
+    row = conn.execute(_TAKE_SLOTS_CALL, {"tags": names, "run_id": run_id, "task_slug": task_slug,
+                                          "map_index": map_index, "acquired": time.time(),
+                                          "live": list(LIVE_STATES)}).first()
+    return None if row is None else {"tag": row[0], "limit": row[1], "in_use": row[2]}
+
+
+def acquire_slots_in_statements(conn: Connection, tags: Iterable[str], run_id: str, task_slug: str,
+                                map_index: int) -> dict | None:
+    """:func:`acquire_slots` as statements sent one by one, in the caller's write transaction.
+
     Two statements when the slots are free: the limit rows are locked (and what
     this task run already holds read with them), then one ``INSERT ... SELECT``
     takes the missing slots only if no limit is full, counted in SQL. The count
@@ -174,6 +196,10 @@ def _take_if_free_statement():
 
 _TAKE_IF_FREE = _take_if_free_statement()
 _RELEASE = delete(limit_slots).where(_HOLDER)
+#: PostgreSQL: the server-side function of schema migration 8 (``schema.TAKE_SLOTS_FUNCTION``).
+_TAKE_SLOTS_CALL = text("SELECT * FROM jupyter_flows_take_slots(CAST(:tags AS text[]), CAST(:run_id AS text), "
+                        "CAST(:task_slug AS text), CAST(:map_index AS integer), "
+                        "CAST(:acquired AS double precision), CAST(:live AS text[]))")
 
 
 def free_runs(conn: Connection, run_ids: Iterable[str]) -> None:

@@ -283,6 +283,70 @@ def _add_infrastructure(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE flow_runs ADD COLUMN infrastructure TEXT"))
 
 
+#: Migration 8, PostgreSQL only: a task run takes its tag slots in one call (see ``limits.acquire_slots``).
+#: PL/pgSQL gives each statement of a (volatile) function a fresh snapshot in READ COMMITTED, so the count
+#: after the lock sees the slot of an acquirer whose commit the lock waited for: the lock and the count
+#: still take two statements, but no longer two round trips. Returns no row when the slots are taken (or
+#: already held, or no tag is limited), else the fullest limit: the one that blocks.
+TAKE_SLOTS_FUNCTION = """
+CREATE OR REPLACE FUNCTION jupyter_flows_take_slots(
+    p_tags text[], p_run_id text, p_task_slug text, p_map_index integer, p_acquired double precision,
+    p_live_states text[])
+RETURNS TABLE (blocking_tag text, blocking_limit integer, blocking_in_use bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_missing text[];
+    v_taken integer;
+BEGIN
+    -- The limit rows, locked in name order (two acquirers never wait on each other crosswise),
+    -- and the tags among them whose slot this task run does not hold yet.
+    SELECT coalesce(array_agg(locked.name), '{}') INTO v_missing
+    FROM (SELECT c.name,
+                 EXISTS (SELECT 1 FROM limit_slots s WHERE s.tag = c.name AND s.flow_run_id = p_run_id
+                         AND s.task_slug = p_task_slug AND s.map_index = p_map_index) AS held
+          FROM concurrency_limits c
+          WHERE c.kind = 'tag' AND c.name = ANY (p_tags)
+          ORDER BY c.name
+          FOR UPDATE OF c) AS locked
+    WHERE NOT locked.held;
+    IF cardinality(v_missing) = 0 THEN
+        RETURN;
+    END IF;
+    -- A new statement, a new snapshot: the count includes every slot committed before the lock was granted.
+    INSERT INTO limit_slots (tag, flow_run_id, task_slug, map_index, acquired)
+    SELECT m.name, p_run_id, p_task_slug, p_map_index, p_acquired
+    FROM unnest(v_missing) AS m(name)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM concurrency_limits f
+        WHERE f.kind = 'tag' AND f.name = ANY (p_tags)
+          AND f.slots <= (SELECT count(*) FROM limit_slots s JOIN flow_runs r ON r.id = s.flow_run_id
+                          WHERE s.tag = f.name AND r.state = ANY (p_live_states)
+                            AND NOT (s.flow_run_id = p_run_id AND s.task_slug = p_task_slug
+                                     AND s.map_index = p_map_index)));
+    GET DIAGNOSTICS v_taken = ROW_COUNT;
+    IF v_taken > 0 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT f.name::text, f.slots, used.n
+    FROM concurrency_limits f,
+         LATERAL (SELECT count(*) AS n FROM limit_slots s JOIN flow_runs r ON r.id = s.flow_run_id
+                  WHERE s.tag = f.name AND r.state = ANY (p_live_states)
+                    AND NOT (s.flow_run_id = p_run_id AND s.task_slug = p_task_slug
+                             AND s.map_index = p_map_index)) AS used
+    WHERE f.kind = 'tag' AND f.name = ANY (p_tags)
+    ORDER BY used.n - f.slots DESC, f.name
+    LIMIT 1;
+END
+$$
+"""
+
+
+def _add_take_slots_function(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":  # SQLite's one writer at a time needs no function (and has none)
+        conn.exec_driver_sql(TAKE_SLOTS_FUNCTION)
+
+
 #: ``(version, description, apply)`` in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "projects, flows, flow runs and their states, task runs, logs", _create_tables),
@@ -292,6 +356,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "task runs' result location (checkpoints, restarts)", _add_result_locations),
     (6, "concurrency limits and the slots task runs hold", _add_limits),
     (7, "flow runs' infrastructure (the container or Kubernetes Job running them)", _add_infrastructure),
+    (8, "PostgreSQL: taking a task run's concurrency slots in one call", _add_take_slots_function),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -138,6 +138,49 @@ def test_a_waiting_task_run_says_which_limit_it_waits_for(backend, plain):
     assert backend.get_concurrency_limit("db")["in_use"] == 1
 
 
+def _postgresql_only(backend):
+    if backend.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes slots in its write transaction: BEGIN IMMEDIATE already queues the writers")
+
+
+def test_on_postgresql_taking_and_releasing_a_slot_are_one_statement_each_without_a_transaction(backend, plain):
+    from sqlalchemy import event
+
+    _postgresql_only(backend)
+    backend.set_concurrency_limit("db", 1)
+    run_id = _live_run(backend, plain)["id"]
+    sent: list[str] = []
+
+    def listener(conn, cursor, statement, *rest):
+        sent.append(statement.split()[0].upper())
+
+    event.listen(backend.engine, "before_cursor_execute", listener)
+    try:
+        assert backend.acquire_task_slots(run_id, ["db"], "load-1", None) is None
+        backend.release_task_slots(run_id, "load-1", None)
+    finally:
+        event.remove(backend.engine, "before_cursor_execute", listener)
+    assert sent == ["SELECT", "DELETE"]  # the function call, then the release; no BEGIN or COMMIT between
+    assert backend.get_concurrency_limit("db")["in_use"] == 0
+
+
+def test_a_postgresql_backend_made_before_the_slot_function_gets_it_when_opened(backend, plain):
+    from jupyter_flows.backend import Backend
+
+    _postgresql_only(backend)
+    with backend.engine.begin() as conn:  # the backend as version 7 left it
+        conn.exec_driver_sql("DROP FUNCTION jupyter_flows_take_slots")
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 8")
+    backend.close()
+    reopened = Backend(backend.url)
+    assert reopened.schema_version() == 8
+    reopened.set_concurrency_limit("db", 1)
+    holder, waiter = _live_run(reopened, plain), _live_run(reopened, plain)
+    assert reopened.acquire_task_slots(holder["id"], ["db"], "load-1", None) is None
+    assert reopened.acquire_task_slots(waiter["id"], ["db"], "load-1", None) == {"tag": "db", "limit": 1, "in_use": 1}
+    reopened.close()
+
+
 FLOW_FILE = """
     import time
     from jupyter_flows import Flow, task
