@@ -4,13 +4,17 @@
     python -m benchmarks.limits --samples 1000 --contenders 2 --json benchmarks/results/limits.json
 
 A throwaway PostgreSQL server (Debian's binaries, as the tests start it) and
-one flow run in state Running. Each sample is either a limit check (take a
-slot of tag "db" for one task run, then release it: what the task runner's
-gate does around a limited task) or the baseline, a bare one-row write
-transaction on the same server (``UPDATE`` of one row and ``COMMIT``). The two
-are interleaved in random order, so a burst of load on this machine hits both
-alike: the ratio of their medians says what the limit costs in units of the
-cheapest write, whatever the load, and the absolute figures what it costs now.
+one flow run in state Running. Each sample is one of three: a limit check
+(take a slot of tag "db" for one task run, then release it: what the task
+runner's gate does around a limited task; one call of the server-side
+function, then one ``DELETE``), the same check as statements sent one by one
+in a write transaction (``BEGIN``, lock, conditional insert, ``COMMIT``, then
+the ``DELETE``: what PostgreSQL ran before schema migration 8, and what SQLite
+runs), or the baseline, a bare one-row write transaction on the same server
+(``UPDATE`` of one row and ``COMMIT``). They are interleaved in random order,
+so a burst of load on this machine hits all alike: the ratio of the medians
+says what the limit costs in units of the cheapest write, whatever the load,
+and the absolute figures what it costs now.
 
 ``--contenders N`` starts N processes that take and release slots of the same
 tag without pause, so the measured checks wait on the limit row's lock as
@@ -53,6 +57,17 @@ def _limit_check(backend, run_id: str, index: int) -> float:
     return (time.perf_counter() - began) * 1000
 
 
+def _limit_check_in_statements(backend, run_id: str, index: int) -> float:
+    from jupyter_flows.backend import limits
+    from jupyter_flows.backend.connection import transaction
+
+    began = time.perf_counter()
+    with transaction(backend.engine, backend.url, "take a slot in statements", write=True) as conn:
+        assert limits.acquire_slots_in_statements(conn, [TAG], run_id, "query-1", index) is None
+    backend.release_task_slots(run_id, "query-1", index)
+    return (time.perf_counter() - began) * 1000
+
+
 def _bare_transaction(backend) -> float:
     from sqlalchemy import update
 
@@ -91,7 +106,7 @@ def _prepared_run(backend) -> str:
 
 
 def measure(url: str, samples: int, contenders: int, seed: int = 7) -> dict:
-    """Limit checks and baseline transactions, ``samples`` of each, interleaved in a random order."""
+    """Limit checks (both ways) and baseline transactions, ``samples`` of each, interleaved in a random order."""
     from jupyter_flows.backend import Backend
 
     backend = Backend(url)
@@ -101,23 +116,26 @@ def measure(url: str, samples: int, contenders: int, seed: int = 7) -> dict:
     workers = [context.Process(target=_contend, args=(url, run_id, i, stop), daemon=True) for i in range(contenders)]
     for worker in workers:
         worker.start()
-    order = ["limit"] * samples + ["baseline"] * samples
+    checks = {"limit": lambda i: _limit_check(backend, run_id, i),
+              "statements": lambda i: _limit_check_in_statements(backend, run_id, i),
+              "baseline": lambda i: _bare_transaction(backend)}
+    order = [kind for kind in checks for _ in range(samples)]
     random.Random(seed).shuffle(order)
     for i in range(20):  # warm the pool and the server's plan cache
-        _limit_check(backend, run_id, -1 - i)
-        _bare_transaction(backend)
-    times: dict[str, list[float]] = {"limit": [], "baseline": []}
+        for check in checks.values():
+            check(-1 - i)
+    times: dict[str, list[float]] = {kind: [] for kind in checks}
     try:
         for i, kind in enumerate(order):
-            times[kind].append(_limit_check(backend, run_id, i) if kind == "limit" else _bare_transaction(backend))
+            times[kind].append(checks[kind](i))
     finally:
         stop.set()
         for worker in workers:
             worker.join(30)
-    limit, baseline = _summary(times["limit"]), _summary(times["baseline"])
+    limit, statements, baseline = (_summary(times[kind]) for kind in checks)
     backend.close()
-    return {"limit_check": limit, "bare_transaction": baseline, "contenders": contenders,
-            "median_ratio": round(limit["median_ms"] / baseline["median_ms"], 2),
+    return {"limit_check": limit, "limit_check_in_statements": statements, "bare_transaction": baseline,
+            "contenders": contenders, "median_ratio": round(limit["median_ms"] / baseline["median_ms"], 2),
             "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
 
 

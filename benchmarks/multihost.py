@@ -10,7 +10,8 @@ agent on one host, and the same number through one agent on each of two
 hosts. Measured: wall time from creating the runs to the last run's end, for
 each. Then, on the same PostgreSQL: the time of taking and releasing a slot
 of a tag limit (what a limited task run adds), median and p95 of 300,
-interleaved with as many bare one-row transactions (``benchmarks/limits.py``).
+interleaved with as many of the same check sent as statements in a transaction
+and as many bare one-row transactions (``benchmarks/limits.py``).
 """
 
 from __future__ import annotations
