@@ -1,7 +1,7 @@
 """Concurrency limits: at most N task runs of a tag, or N flow runs of a label, at a time.
 
 Functions over a connection, called by :class:`Backend` inside its write
-transactions. A limit row is the lock its users take: on PostgreSQL the
+transactions (or alone, in autocommit, where one statement is atomic). A limit row is the lock its users take: on PostgreSQL the
 acquirer reads the limit rows it needs ``FOR UPDATE`` (in name order, so two
 acquirers never wait on each other crosswise) and only then, in its next
 statement, counts the holders and takes its slots; on SQLite the write
