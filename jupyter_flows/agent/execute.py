@@ -45,6 +45,11 @@ class LockedListener(RunListener):
         self.lock = threading.Lock()
 
     @property
+    def final_state(self) -> str | None:
+        """The final state the recorder wrote, if it got that far."""
+        return getattr(self.listener, "final_state", None)
+
+    @property
     def log_stream(self):
         """The recorder's live log stream (task runs write to it themselves, without the lock)."""
         return getattr(self.listener, "log_stream", None)
@@ -222,7 +227,7 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
         config.check()
     except ConfigurationError as exc:  # fail the run with the reason rather than leave it Submitted
         return _fail(backend, flow_run_id, f"the flow run's process cannot start: {exc}")
-    recorder = LockedListener(BackendRecorder(backend, flow_id=run["flow_id"]))
+    recorder = LockedListener(BackendRecorder(backend, flow_id=run["flow_id"], flow_run=run))
     heartbeat = Heartbeat(backend, flow_run_id, watch_cancel=True, flush=recorder.flush)
     try:
         with heartbeat, contextlib.ExitStack() as stack:
@@ -257,6 +262,8 @@ def execute_flow_run(flow_run_id: str, backend=None, apply_run_config: bool = Fa
         return _fail(backend, flow_run_id, f"flow run crashed: {_describe(exc)}")
     if not state.is_finished():  # tasks wait for approval: the recorder wrote Paused, a resume may follow at once
         return "Paused"
+    if recorder.final_state is not None:  # recorded as the run ended: no need to read it back
+        return recorder.final_state
     return _ensure_final(backend, flow_run_id, state.name if state.name in FINAL_STATES else "Failed",
                          state.message)
 

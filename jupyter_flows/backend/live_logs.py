@@ -55,11 +55,12 @@ class LogStream:
     the task ends), or ``None`` when this process cannot reach the backend.
     """
 
-    __slots__ = ("url", "flow_run_id")
+    __slots__ = ("url", "flow_run_id", "key")
 
     def __init__(self, url: str, flow_run_id: str):
         self.url = url
         self.flow_run_id = flow_run_id
+        self.key = (url, flow_run_id)  # this process's writer of the run, in the registry below
 
     def follow(self, entries: list) -> "LiveLogs | None":
         live = _live_logs_of(self)
@@ -86,16 +87,17 @@ class LiveLogs:
         self.flow_run_id = stream.flow_run_id
         self.write = write
         self.on_idle = on_idle
-        self.pid = os.getpid()
         self._followed: dict[int, list] = {}  # id(entries) -> [entries, how many were taken]
         self._in_flight: set[int] = set()
-        self._changed = threading.Condition(threading.Lock())  # a plain lock: taken twice per task run
+        # Taken twice per task run: held as a plain lock (a C call), waited on through the condition.
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned = False
 
     def follow(self, entries: list) -> None:
-        with self._changed:
+        with self._lock:
             self._followed[id(entries)] = [entries, 0]
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._run, daemon=True,
@@ -109,7 +111,7 @@ class LiveLogs:
         task run's result to carry, never both.
         """
         key = id(entries)
-        with self._changed:
+        with self._lock:
             self._followed.pop(key, None)
             while key in self._in_flight:
                 self._changed.wait()
@@ -170,38 +172,46 @@ class LiveLogs:
 
 # -- one LiveLogs per process and run ---------------------------------------------------------
 
-_registry: dict[tuple[str, str], tuple[int, LiveLogs | None]] = {}
+_registry: dict[tuple[str, str], LiveLogs | None] = {}
 _registry_lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    """A forked child starts with no writers: those it inherited belong to its parent (their threads did not follow)."""
+    global _registry_lock
+    _registry.clear()
+    _registry_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def stream_here(stream: LogStream, write: Callable[[list], None]) -> LiveLogs:
     """Make ``write`` this process's live writer of ``stream`` (the recorder's hand-off to its writer thread)."""
     live = LiveLogs(stream, write)
     with _registry_lock:
-        _registry[(stream.url, stream.flow_run_id)] = (live.pid, live)
+        _registry[stream.key] = live
     return live
 
 
 def stop_streaming(stream: LogStream) -> None:
     """End this process's live writer of ``stream`` and forget it."""
     with _registry_lock:
-        _, live = _registry.pop((stream.url, stream.flow_run_id), (None, None))
+        live = _registry.pop(stream.key, None)
     if live is not None:
         live.close()
 
 
 def _live_logs_of(stream: LogStream) -> LiveLogs | None:
     """This process's live writer of ``stream``, created on first use in a worker process."""
-    key = (stream.url, stream.flow_run_id)
-    found = _registry.get(key)
-    pid = os.getpid()
-    if found is not None and found[0] == pid:  # an entry inherited through fork() is not ours
-        return found[1]
+    try:
+        return _registry[stream.key]  # once per task run: one lookup
+    except KeyError:
+        pass
     with _registry_lock:
-        found = _registry.get(key)
-        if found is None or found[0] != pid:
-            found = _registry[key] = (pid, _worker_live_logs(stream))
-    return found[1]
+        if stream.key not in _registry:
+            _registry[stream.key] = _worker_live_logs(stream)
+        return _registry[stream.key]
 
 
 def _worker_live_logs(stream: LogStream) -> LiveLogs | None:
@@ -217,8 +227,8 @@ def _worker_live_logs(stream: LogStream) -> LiveLogs | None:
 
     def forget() -> None:
         with _registry_lock:
-            if _registry.get((stream.url, stream.flow_run_id), (None, None))[1] is live:
-                del _registry[(stream.url, stream.flow_run_id)]
+            if _registry.get(stream.key) is live:
+                del _registry[stream.key]
         backend.close()
 
     live = LiveLogs(stream, write, on_idle=forget)  # ``forget`` needs the name

@@ -2,9 +2,9 @@
 
 The flow runner calls a listener once per task run and once per log line, so
 the hot path here only appends a small tuple to a buffer and glances at the
-clock. When the buffer holds ``batch_size`` items, or ``flush_interval``
-seconds have passed (checked on each event), the buffer is handed to a writer
-thread that writes everything it has been handed in one transaction, one
+clock. When a buffer (task runs or log lines) holds ``batch_size`` rows, or
+``flush_interval`` seconds have passed (checked on each event), the buffers are
+handed to a writer thread that writes everything it has been handed in one transaction, one
 ``executemany`` per table. The flow's thread never waits for the database
 (SQLite releases the GIL while it writes), and a database that is locked for a
 while delays the records, not the flow. At the end of the run the recorder
@@ -39,6 +39,7 @@ from .task_results import result_rows
 logger = logging.getLogger("jupyter_flows.flow_run")
 
 _LEVEL_NAMES = {level: logging.getLevelName(level) for level in range(0, 60, 10)}
+_monotonic = time.monotonic
 
 
 class BackendRecorder(RunListener):
@@ -56,18 +57,23 @@ class BackendRecorder(RunListener):
     """
 
     def __init__(self, backend: Backend | None = None, flow_id: str | None = None,
-                 batch_size: int = 500, flush_interval: float = 0.5, retry_interval: float = 2.0):
+                 batch_size: int = 5000, flush_interval: float = 0.5, retry_interval: float = 2.0,
+                 flow_run: dict | None = None):
         self.backend = backend or Backend()
         self.flow_id = flow_id
+        # the run as its caller just read it (an agent's run process has): not read again as it starts
+        self._known_run = flow_run
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.retry_interval = retry_interval
         self.flow_run_id: str | None = None
+        #: The flow run's final state once this recorder wrote it (``None`` until then).
+        self.final_state: str | None = None
         self._tasks: list[tuple] = []
         self._logs: list[tuple] = []
         self._running: dict[tuple, tuple] = {}
         self._mapped: dict[str, list] = {}  # slug -> [name, children, start, latest child end]
-        self._last_flush = time.monotonic()
+        self._due = time.monotonic() + flush_interval  # the next hand-off by time
         self._writer: _BatchWriter | None = None
         self._flow_name: str | None = None
         self._parent: str | None = None  # the run that started this one (a child keeps its results)
@@ -80,8 +86,9 @@ class BackendRecorder(RunListener):
 
     def flow_run_started(self, flow, flow_run_id: str, parameters: dict) -> None:
         self.flow_run_id = flow_run_id
+        known = self._known_run
         try:
-            run = self.backend.get_flow_run(flow_run_id)
+            run = known if known is not None and known["id"] == flow_run_id else self.backend.get_flow_run(flow_run_id)
         except NotFoundError:
             flow_id = self.flow_id or self._registered_flow_id(flow)
             run = self.backend.create_flow_run(
@@ -94,7 +101,7 @@ class BackendRecorder(RunListener):
         self._slugs = flow.slugs if self._parent is not None else None
         self._notifications = self._stored_notifications(run["flow_id"])
         writer = self._writer = _BatchWriter(self.backend, flow_run_id, self.retry_interval)
-        self._last_flush = time.monotonic()
+        self._due = time.monotonic() + self.flush_interval
         # Task runs in this process hand their live lines straight to the writer thread.
         self.log_stream = LogStream(self.backend.url, flow_run_id)
         stream_here(self.log_stream, lambda rows: writer.submit((), rows))
@@ -104,13 +111,17 @@ class BackendRecorder(RunListener):
         self._mapped[task_slug] = [task_name, n_children, now, now]
         self._tasks.append((self.flow_run_id, task_slug, task_name, -1, "Mapped", f"Mapped {n_children} children",
                             0, now, None, None))
-        self._maybe_flush()
+        self._hand_off_if_due()
+
+    # The three calls below run once per task run or log line: the buffer checks are written out in
+    # each rather than in a method of their own, a call less per event.
 
     def task_run_started(self, task_slug: str, task_name: str, map_index: int | None) -> None:
         index = -1 if map_index is None else map_index
         self._running[(task_slug, index)] = (self.flow_run_id, task_slug, task_name, index, "Running", None, 0,
                                              time.time(), None, None)
-        self._maybe_flush()
+        if _monotonic() >= self._due:
+            self._hand_off()
 
     def task_run_finished(self, run) -> None:
         if type(run) is RecordedRun:  # kept by a restart from this run's own rows: nothing new to write
@@ -123,17 +134,21 @@ class BackendRecorder(RunListener):
             if parent is not None and run.end_time > parent[3]:
                 parent[3] = run.end_time
         # a row in Backend.TASK_RUN_COLUMNS order, so that a flush converts nothing
-        self._tasks.append((self.flow_run_id, run.task_slug, run.task_name, index, type(state).__name__,
-                            mask_secrets(state.message), run.attempts, run.start_time, run.end_time, run.location))
-        self._maybe_flush()
+        tasks = self._tasks
+        tasks.append((self.flow_run_id, run.task_slug, run.task_name, index, type(state).__name__,
+                      mask_secrets(state.message), run.attempts, run.start_time, run.end_time, run.location))
+        if len(tasks) >= self.batch_size or _monotonic() >= self._due:
+            self._hand_off()
 
     def log(self, entry) -> None:
         if entry.recorded == self.backend.url:  # written here while its task ran
             return
         level = entry.level
-        self._logs.append((self.flow_run_id, _LEVEL_NAMES.get(level) or logging.getLevelName(level),
-                           entry.timestamp, entry.message, entry.task_name, entry.task_slug, entry.map_index))
-        self._maybe_flush()
+        logs = self._logs
+        logs.append((self.flow_run_id, _LEVEL_NAMES.get(level) or logging.getLevelName(level),
+                     entry.timestamp, entry.message, entry.task_name, entry.task_slug, entry.map_index))
+        if len(logs) >= self.batch_size or _monotonic() >= self._due:
+            self._hand_off()
 
     def flow_run_finished(self, state) -> None:
         if self.log_stream is not None:
@@ -150,6 +165,7 @@ class BackendRecorder(RunListener):
         if self._parent is not None:  # before the final state: a parent that sees it can read them
             self._keep_results(state)
         self.backend.set_flow_run_state(self.flow_run_id, final, message)
+        self.final_state = final
         if self._notifications:
             from ..notifications import notify_run_finished
 
@@ -157,14 +173,14 @@ class BackendRecorder(RunListener):
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _maybe_flush(self) -> None:
-        if (len(self._tasks) + len(self._logs) >= self.batch_size
-                or time.monotonic() - self._last_flush >= self.flush_interval):
+    def _hand_off_if_due(self) -> None:
+        if (len(self._tasks) >= self.batch_size or len(self._logs) >= self.batch_size
+                or _monotonic() >= self._due):
             self._hand_off()
 
     def _hand_off(self) -> None:
         """Give the buffered rows to the writer thread and start new buffers."""
-        self._last_flush = time.monotonic()
+        self._due = _monotonic() + self.flush_interval
         if self._writer is None:
             return
         rows = self._tasks

@@ -1,4 +1,4 @@
-"""Task runs and log lines: written in batches, one transaction and one executemany per batch."""
+"""Task runs and log lines: written in batches, one transaction per batch, rows many to a statement."""
 
 from __future__ import annotations
 
@@ -31,22 +31,24 @@ def statements(backend):
         event.remove(backend.engine, "before_cursor_execute", collect)
 
 
-def test_a_batch_of_a_thousand_task_runs_is_one_transaction_and_one_executemany(backend, run):
+def test_a_batch_of_a_thousand_task_runs_is_one_transaction_and_two_executemanys(backend, run):
     children = [{"task_slug": "say_hello-1", "task_name": "say_hello", "map_index": i, "state": "Success",
                  "attempts": 1, "start_time": 1.0, "end_time": 2.0} for i in range(1000)]
     with statements(backend) as seen:
         assert backend.write_task_runs(run["id"], children) == 1000
     assert [s for s in seen if s[0].startswith("BEGIN")] == [("BEGIN IMMEDIATE", False)]
     inserts = [s for s in seen if s[0].startswith("INSERT")]
-    assert inserts == [("INSERT INTO task_runs", True)]
-    assert len(backend.get_task_runs(run["id"])) == 1000
+    # the rows 64 to a statement, then the last 40 one by one
+    assert inserts == [("INSERT INTO task_runs", True), ("INSERT INTO task_runs", True)]
+    assert sorted(t["map_index"] for t in backend.get_task_runs(run["id"])) == list(range(1000))
 
 
-def test_a_batch_of_log_lines_is_one_transaction_and_one_executemany(backend, run):
+def test_a_batch_of_log_lines_is_one_transaction_and_two_executemanys(backend, run):
     with statements(backend) as seen:
         backend.write_logs(run["id"], [{"message": f"line {i}", "level": "INFO"} for i in range(1000)])
     assert [s for s in seen if s[0].startswith(("BEGIN", "INSERT"))] == [
-        ("BEGIN IMMEDIATE", False), ("INSERT INTO logs", True)]
+        ("BEGIN IMMEDIATE", False), ("INSERT INTO logs", True), ("INSERT INTO logs", True)]
+    assert [line["message"] for line in backend.get_logs(run["id"])] == [f"line {i}" for i in range(1000)]
 
 
 def test_task_runs_are_upserted_by_slug_and_map_index(backend, run):
