@@ -23,11 +23,9 @@ real ``jupyter-flows agent local start`` process at the default poll interval.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -92,6 +90,8 @@ def state_time(run: dict, state: str) -> float:
 
 
 def percentiles(values: list[float]) -> dict:
+    import statistics
+
     cuts = statistics.quantiles(values, n=20, method="inclusive")
     return {"p50": statistics.median(values), "p95": cuts[18], "max": max(values)}
 
@@ -125,6 +125,8 @@ def bench_demo(backend, flow_id: str) -> dict:
 
 def bench_map(backend, flow: Flow, flow_id: str, n: int, checkpoint: bool = True, repeat: int = 3) -> dict:
     """The map through the agent and in memory, alternately ``repeat`` times; medians and their ratio."""
+    import statistics
+
     agent, running, in_memory = [], [], []
     for _ in range(repeat):
         final = map_through_agent(backend, flow_id, n, checkpoint)
@@ -198,6 +200,8 @@ def run_all(home: Path, pickups: int, n: int, warm: int = 1, gap: float = 1.0) -
 
 
 def main(argv: list[str] | None = None) -> dict:
+    import argparse
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 pickups and 1,000 tasks")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
