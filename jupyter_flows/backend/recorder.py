@@ -4,9 +4,10 @@ The flow runner calls a listener once per task run and once per log line, so
 the hot path here only appends a small tuple to a buffer and glances at the
 clock. When a buffer (task runs or log lines) holds ``batch_size`` rows, or
 ``flush_interval`` seconds have passed (checked on each event), the buffers are
-handed to a writer thread that writes everything it has been handed in one transaction, one
-``executemany`` per table. The flow's thread never waits for the database
-(SQLite releases the GIL while it writes), and a database that is locked for a
+handed to a writer thread that writes everything it has been handed in one
+transaction, in bulk statements (see :mod:`jupyter_flows.backend.task_runs`).
+The flow's thread never waits for the database (SQLite releases the GIL while
+it writes, once per many rows), and a database that is locked for a
 while delays the records, not the flow. At the end of the run the recorder
 waits for the writer, then records the final state. A write that fails is
 kept and tried again after ``retry_interval`` seconds and at the end, where a
