@@ -86,6 +86,14 @@ def warm_processes(agent_pid: int) -> list[psutil.Process]:
     return found
 
 
+def has_open(process: psutil.Process, path: str) -> bool:
+    """Whether ``process`` holds ``path`` open (a ready run process holds the SQLite backend open)."""
+    try:
+        return any(f.path == path for f in process.open_files())
+    except psutil.Error:
+        return False
+
+
 def probe_lines(path) -> list[list[str]]:
     return [line.split("|") for line in path.read_text().splitlines()]
 
@@ -260,7 +268,10 @@ def test_runs_created_together_each_get_their_own_process(backend, probe_flow, s
 
 def test_stopping_the_agent_stops_its_warm_processes(backend, start_agent):
     agent = start_agent("--warm", "1")
-    warm = wait_for(lambda: warm_processes(agent.pid), timeout=30, what="a warm run process")
+    database = os.path.realpath(backend.engine.url.database)
+    warm = wait_for(lambda: [p for p in warm_processes(agent.pid) if has_open(p, database)], timeout=30,
+                    what="a warm run process connected to the backend (ready)")
+    time.sleep(0.5)  # ten turns of the agent's loop: it has read the template's "ready" line
     assert agent.stop() == 0
     assert all(process_gone(p.pid) for p in warm)
     assert "stopping its run template and 1 ready run process(es), holding" in agent.output()

@@ -102,16 +102,34 @@ def test_an_unknown_stored_executor_option_names_the_accepted_ones():
         executor_from_dict({"type": "LocalDaskExecutor", "workers": 2})
 
 
-def test_task_log_records_reach_the_root_logger_once(caplog, capsys):
+class _Records(logging.Handler):
+    """A handler of the test's own on the root logger: what a user's ``logging.basicConfig`` would see."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_task_log_records_reach_the_root_logger_once(capsys):
     @task
     def chatty():
         jupyter_flows.context.logger.info("hello from the task")
 
     with Flow("logging") as flow:
         chatty()
-    with caplog.at_level(logging.INFO):
+    root = logging.getLogger()
+    handler, level = _Records(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
         flow.run()
-    records = [r for r in caplog.records if r.getMessage() == "hello from the task"]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    records = [r for r in handler.records if r.getMessage() == "hello from the task"]
     assert len(records) == 1
     assert records[0].name == "jupyter_flows.task"
     assert records[0].task_name == "chatty"
