@@ -309,7 +309,8 @@ def test_the_run_view_pages_through_a_long_log_to_its_last_line(page, lab, lab_h
     from jupyter_flows.backend import Backend
 
     backend = Backend()
-    run_id = backend.create_flow_run(register_greeter("Hello", name="chatty"))["id"]
+    # A label no agent has: the lab's own agent must not start the run and add lines of its own.
+    run_id = backend.create_flow_run(register_greeter("Hello", name="chatty"), labels=["nobody-serves-this"])["id"]
     backend.write_logs(run_id, [{"message": f"line {i}", "level": "INFO"} for i in range(2500)])
     backend.cancel_flow_run(run_id)
     open_lab(page, lab)
